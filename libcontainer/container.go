@@ -1,0 +1,431 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/cgroups"
+)
+
+// Status is the container's life-cycle state as the runtime spec names
+// it, plus runc's "paused".
+type Status string
+
+const (
+	Creating Status = "creating"
+	Created  Status = "created"
+	Running  Status = "running"
+	Paused   Status = "paused"
+	Stopped  Status = "stopped"
+)
+
+// State is what `husk state` prints: the runtime spec's state plus the
+// fields runc adds (rootfs, created, owner). pid is 0 once stopped.
+type State struct {
+	Version     string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Pid         int               `json:"pid"`
+	Status      Status            `json:"status"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Owner       string            `json:"owner"`
+}
+
+// Container is one container, loaded and locked by the calling command.
+type Container struct {
+	dir *stateDir
+	rec *record
+	cg  *cgroups.Manager
+	// init is set only in the process that created the container.
+	init *initProcess
+}
+
+// CreateOpts are create's and run's flags.
+type CreateOpts struct {
+	Bundle       string // absolute
+	PidFile      string
+	NoPivot      bool
+	NoNewKeyring bool
+	PreserveFDs  int
+	Stdio        [3]*os.File // nil: husk's own
+	// Logf receives the warnings init sends during create.
+	Logf func(level, msg string)
+}
+
+func (o *CreateOpts) stdio() [3]*os.File {
+	s := o.Stdio
+	for i, f := range []*os.File{os.Stdin, os.Stdout, os.Stderr} {
+		if s[i] == nil {
+			s[i] = f
+		}
+	}
+	return s
+}
+
+// Create runs the pipeline up to a created container: config → validate →
+// state dir → cgroup → init in its namespaces, rootfs pivoted, waiting.
+// On any failure everything made so far is undone.
+func Create(root, id string, opts CreateOpts) (c *Container, err error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	spec, err := LoadSpec(opts.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	if err := Validate(spec, opts.Bundle); err != nil {
+		return nil, err
+	}
+	dir, err := lockNew(root, id)
+	if err != nil {
+		return nil, err
+	}
+	c = &Container{dir: dir}
+	defer func() {
+		if err != nil {
+			c.undoCreate()
+		}
+	}()
+	if c.cg, err = cgroups.New(spec.Linux.CgroupsPath, id); err != nil {
+		return c, &SpecError{Path: "linux.cgroupsPath", Err: err}
+	}
+	if err := c.cg.Create(); err != nil {
+		return c, err
+	}
+	if err := c.cg.Apply(spec.Linux.Resources); err != nil {
+		return c, err
+	}
+	listener, err := listenExec(dir)
+	if err != nil {
+		return c, err
+	}
+	defer listener.Close()
+	b := &bootstrap{
+		Spec: spec, ID: id, Bundle: opts.Bundle, Rootfs: rootfsPath(opts.Bundle, spec),
+		CgroupPath: c.cg.Path, NoPivot: opts.NoPivot, NoNewKeyring: opts.NoNewKeyring,
+	}
+	b.PassFDs, b.Env = passedFDs(opts.PreserveFDs)
+	if c.init, err = startInit(b, &opts, c.cg, listener); err != nil {
+		return c, err
+	}
+	if err := c.init.waitReady(opts.Logf); err != nil {
+		return c, err
+	}
+	pid := c.init.cmd.Process.Pid
+	start, _, err := pidStartTime(pid)
+	if err != nil {
+		return c, fmt.Errorf("reading init's start time: %w", err)
+	}
+	c.rec = &record{
+		ID: id, Bundle: opts.Bundle, Rootfs: b.Rootfs, Pid: pid, PidStart: start,
+		Created: time.Now().UTC(), CgroupPath: c.cg.Path, CgroupTop: c.cg.Top,
+		Annotations: spec.Annotations, Spec: spec,
+	}
+	if err := dir.save(c.rec); err != nil {
+		return c, fmt.Errorf("saving state: %w", err)
+	}
+	if opts.PidFile != "" {
+		if err := writeFileAtomic(opts.PidFile, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+			return c, fmt.Errorf("writing pid file: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// passedFDs counts the fds that go to the container: LISTEN_FDS (socket
+// activation, as runc honours it) followed by --preserve-fds.
+func passedFDs(preserve int) (int, []string) {
+	listen, _ := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	if listen <= 0 {
+		return preserve, nil
+	}
+	env := []string{"LISTEN_FDS=" + strconv.Itoa(listen), "LISTEN_PID=1"}
+	return listen + preserve, env
+}
+
+// undoCreate removes what a failed create made: init, cgroup, state dir.
+func (c *Container) undoCreate() {
+	if c.init != nil {
+		c.init.kill()
+	}
+	if c.cg != nil {
+		c.cg.Signal(unix.SIGKILL)
+		c.waitCgroupEmpty()
+		c.cg.Destroy()
+	}
+	c.dir.remove()
+	c.dir.unlock()
+}
+
+// Load opens and locks an existing container.
+func Load(root, id string) (*Container, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	dir, err := lockExisting(root, id)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := dir.load()
+	if err != nil {
+		dir.unlock()
+		return nil, err
+	}
+	return &Container{dir: dir, rec: rec, cg: &cgroups.Manager{Path: rec.CgroupPath, Top: rec.CgroupTop}}, nil
+}
+
+// Close releases the container's lock.
+func (c *Container) Close() { c.dir.unlock() }
+
+func (c *Container) ID() string { return c.rec.ID }
+
+// Pid is init's host pid.
+func (c *Container) Pid() int { return c.rec.Pid }
+
+// Status derives the state from the system, never from a stored field:
+// init gone (or a different process under its pid) → stopped; cgroup
+// frozen → paused; exec.sock still there → created; else running.
+func (c *Container) Status() Status {
+	if !c.initAlive() {
+		return Stopped
+	}
+	if c.cg.Frozen() {
+		return Paused
+	}
+	if _, err := os.Lstat(filepath.Join(c.dir.path, execSock)); err == nil {
+		return Created
+	}
+	return Running
+}
+
+func (c *Container) initAlive() bool {
+	if c.rec.Pid <= 0 {
+		return false
+	}
+	start, zombie, err := pidStartTime(c.rec.Pid)
+	return err == nil && !zombie && start == c.rec.PidStart
+}
+
+// State reports the container's state.
+func (c *Container) State() State {
+	return stateOf(c.dir.path, c.rec, c.Status())
+}
+
+func stateOf(dir string, rec *record, status Status) State {
+	s := State{
+		Version: specs.Version, ID: rec.ID, Status: status, Bundle: rec.Bundle,
+		Rootfs: rec.Rootfs, Created: rec.Created, Annotations: rec.Annotations,
+		Owner: ownerOf(dir),
+	}
+	if status != Stopped {
+		s.Pid = rec.Pid
+	}
+	return s
+}
+
+func ownerOf(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	uid := strconv.Itoa(int(fi.Sys().(*syscall.Stat_t).Uid))
+	if u, err := user.LookupId(uid); err == nil {
+		return u.Username
+	}
+	return "#" + uid
+}
+
+// Start releases a created container: it connects to exec.sock, which
+// init is waiting on, and returns once the entrypoint is exec'd (init's
+// end of the connection closes) or init reports why it could not be.
+func (c *Container) Start() error {
+	switch st := c.Status(); st {
+	case Created:
+	case Stopped:
+		return fmt.Errorf("cannot start a container that has stopped: %w", ErrNotRunning)
+	default:
+		return fmt.Errorf("cannot start an already %s container", st)
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return os.NewSyscallError("socket", err)
+	}
+	conn := os.NewFile(uintptr(fd), execSock)
+	defer conn.Close()
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: c.dir.sockPath()}); err != nil {
+		return fmt.Errorf("connecting to init: %w", err)
+	}
+	if err := os.Remove(filepath.Join(c.dir.path, execSock)); err != nil {
+		return err
+	}
+	reply, err := io.ReadAll(conn)
+	if err != nil {
+		return fmt.Errorf("reading init's reply: %w", err)
+	}
+	if len(reply) == 0 {
+		return nil
+	}
+	var m message
+	if err := json.Unmarshal(reply, &m); err != nil {
+		return fmt.Errorf("decoding init's reply %q: %w", reply, err)
+	}
+	return &InitError{Step: m.Step, Msg: m.Msg}
+}
+
+// Signal sends sig to init, or with all to every process in the cgroup.
+func (c *Container) Signal(sig unix.Signal, all bool) error {
+	if all {
+		if pids, _ := c.cg.Procs(); len(pids) == 0 {
+			return ErrNotRunning
+		}
+		return c.cg.Signal(sig)
+	}
+	// A pidfd pins the process: checking the start time after opening it
+	// proves the signal cannot reach a new process that reused the pid.
+	pidfd, err := unix.PidfdOpen(c.rec.Pid, 0)
+	if err != nil {
+		return ErrNotRunning
+	}
+	defer unix.Close(pidfd)
+	if !c.initAlive() {
+		return ErrNotRunning
+	}
+	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil {
+		if err == unix.ESRCH {
+			return ErrNotRunning
+		}
+		return fmt.Errorf("signalling init: %w", err)
+	}
+	return nil
+}
+
+// Delete removes the container. A running or paused container is refused
+// unless force, which kills it first; a created one is killed (its user
+// process never ran). Nothing is left: processes, cgroup, state dir.
+func (c *Container) Delete(force bool) error {
+	st := c.Status()
+	if (st == Running || st == Paused) && !force {
+		return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.rec.ID, st)
+	}
+	if st != Stopped {
+		if err := c.killAndWait(); err != nil {
+			return err
+		}
+	}
+	// Processes outside init's pid namespace can outlive it.
+	if pids, _ := c.cg.Procs(); len(pids) > 0 {
+		c.cg.Signal(unix.SIGKILL)
+	}
+	c.waitCgroupEmpty()
+	if err := c.cg.Destroy(); err != nil {
+		return err
+	}
+	if err := c.dir.remove(); err != nil {
+		return fmt.Errorf("removing state dir: %w", err)
+	}
+	return nil
+}
+
+// killAndWait SIGKILLs everything in the container and waits for init to die.
+func (c *Container) killAndWait() error {
+	pidfd, err := unix.PidfdOpen(c.rec.Pid, 0)
+	if err != nil {
+		return nil // already gone
+	}
+	defer unix.Close(pidfd)
+	if !c.initAlive() {
+		return nil
+	}
+	if err := c.cg.Signal(unix.SIGKILL); err != nil {
+		unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+	}
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		n, err := unix.Poll(fds, 100)
+		if n > 0 {
+			return nil
+		}
+		if err != nil && err != unix.EINTR {
+			return os.NewSyscallError("poll", err)
+		}
+	}
+	return errors.New("container init did not exit after SIGKILL")
+}
+
+// waitCgroupEmpty waits briefly for killed processes to leave the cgroup.
+func (c *Container) waitCgroupEmpty() {
+	for i := 0; i < 500; i++ {
+		if pids, err := c.cg.Procs(); err != nil || len(pids) == 0 {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// Wait reaps init when this process created it, returning its wait status.
+func (c *Container) Wait() (syscall.WaitStatus, error) {
+	if c.init == nil {
+		return 0, errors.New("container was not created by this process")
+	}
+	state, err := c.init.cmd.Process.Wait()
+	if err != nil {
+		return 0, err
+	}
+	return state.Sys().(syscall.WaitStatus), nil
+}
+
+// List reports every container under root, without taking their locks
+// (state.json is replaced atomically, so a read is always whole).
+func List(root string) ([]State, error) {
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []State
+	for _, e := range entries {
+		if !e.IsDir() || ValidateID(e.Name()) != nil {
+			continue
+		}
+		if s, err := ReadState(root, e.Name()); err == nil {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// ReadState reports one container's state without waiting for its lock.
+// A container whose create is still running reports "creating".
+func ReadState(root, id string) (State, error) {
+	if err := ValidateID(id); err != nil {
+		return State{}, err
+	}
+	d := &stateDir{path: filepath.Join(root, id)}
+	rec, err := readRecord(d.path)
+	if errors.Is(err, os.ErrNotExist) {
+		if fi, e := os.Stat(d.path); e == nil && fi.IsDir() {
+			return State{Version: specs.Version, ID: id, Status: Creating, Owner: ownerOf(d.path)}, nil
+		}
+		return State{}, fmt.Errorf("container %q: %w", id, ErrNotExist)
+	}
+	if err != nil {
+		return State{}, err
+	}
+	c := &Container{dir: d, rec: rec, cg: &cgroups.Manager{Path: rec.CgroupPath, Top: rec.CgroupTop}}
+	return c.State(), nil
+}

@@ -1,0 +1,230 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// initSyncEnv names the environment variable that tells `husk init` (and
+// the nsenter constructor) which fd is its end of the sync socket.
+const initSyncEnv = "_HUSK_INIT_SYNC"
+
+// stepError records which stage of init failed.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+func step(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &stepError{step: name, err: err}
+}
+
+// Init is `husk init`: the container's first process, already in its
+// namespaces and cgroup. It prepares the container, reports ready, waits
+// for start and execs the entrypoint. It never returns. The caller must
+// have locked the main goroutine to the main thread (from an init func),
+// because credentials, capabilities and seccomp are per thread.
+func Init() {
+	fd, err := strconv.Atoi(os.Getenv(initSyncEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "husk init: not started by husk")
+		os.Exit(1)
+	}
+	conn := syncConn{os.NewFile(uintptr(fd), "sync")}
+	startConn, err := runInit(conn)
+	report(conn, startConn, err)
+	os.Exit(1)
+}
+
+// report sends init's failure to whoever is listening: the parent during
+// create, `husk start` after it.
+func report(conn syncConn, startConn int, err error) {
+	m := message{Type: msgError, Msg: err.Error()}
+	var se *stepError
+	if errors.As(err, &se) {
+		m.Step, m.Msg = se.step, se.err.Error()
+	}
+	if startConn >= 0 {
+		(syncConn{os.NewFile(uintptr(startConn), "start")}).send(m)
+		return
+	}
+	if conn.send(m) != nil {
+		fmt.Fprintln(os.Stderr, "husk init:", err)
+	}
+}
+
+// runInit runs the stages in order. It returns only on failure, with the
+// start connection when the failure came after start (or -1).
+func runInit(conn syncConn) (int, error) {
+	m, err := conn.recv()
+	if err != nil {
+		return -1, step("reading bootstrap", err)
+	}
+	if m.Type != msgBootstrap || m.Bootstrap == nil || m.Bootstrap.Spec == nil {
+		return -1, step("reading bootstrap", fmt.Errorf("unexpected %q message", m.Type))
+	}
+	b := m.Bootstrap
+	spec := b.Spec
+	warn := func(msg string) { conn.send(message{Type: msgLog, Level: "warning", Msg: msg}) }
+
+	if err := step("closing inherited fds", closeExtraFDs(b.PassFDs)); err != nil {
+		return -1, err
+	}
+	unix.Umask(0)
+	if err := setupNamespaces(b); err != nil {
+		return -1, err
+	}
+	if err := step("preparing rootfs", prepareRootfs(b)); err != nil {
+		return -1, err
+	}
+	if err := finishRootfs(spec); err != nil {
+		return -1, err
+	}
+	proc, err := prepareProcess(b, warn)
+	if err != nil {
+		return -1, err
+	}
+	if err := conn.send(message{Type: msgReady}); err != nil {
+		return -1, err
+	}
+	startConn, err := waitForStart(b.ExecFD)
+	if err != nil {
+		return -1, step("waiting for start", err)
+	}
+	return startConn, proc.exec()
+}
+
+// setupNamespaces does the per-namespace work that must precede the rootfs:
+// loopback in a new network namespace, the session keyring, oom_score_adj.
+func setupNamespaces(b *bootstrap) error {
+	spec := b.Spec
+	plan := planNamespaces(spec.Linux.Namespaces)
+	if plan.isNew(specs.NetworkNamespace) {
+		if err := step("setting up loopback", loopbackUp()); err != nil {
+			return err
+		}
+	}
+	if !b.NoNewKeyring {
+		if err := step("joining session keyring", joinSessionKeyring(b.ID)); err != nil {
+			return err
+		}
+	}
+	if adj := spec.Process.OOMScoreAdj; adj != nil {
+		v := strconv.Itoa(*adj)
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(v), 0); err != nil {
+			return step("setting oom_score_adj", fmt.Errorf("writing %s: %w", v, err))
+		}
+	}
+	return nil
+}
+
+// joinSessionKeyring gives the container its own session keyring, so it
+// cannot see the host's keys, and makes it searchable by its user.
+func joinSessionKeyring(id string) error {
+	key, err := unix.KeyctlJoinSessionKeyring("_ses." + id)
+	if err == unix.ENOSYS {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	desc, err := unix.KeyctlString(unix.KEYCTL_DESCRIBE, key)
+	if err != nil {
+		return err
+	}
+	fields := strings.Split(desc, ";")
+	if len(fields) < 4 {
+		return fmt.Errorf("unexpected keyring description %q", desc)
+	}
+	perm, err := strconv.ParseUint(fields[3], 16, 32)
+	if err != nil {
+		return err
+	}
+	return unix.KeyctlSetperm(key, uint32(perm)|0x080000) // KEY_USR_SEARCH
+}
+
+// finishRootfs applies what is done on the container's own "/": hostname,
+// sysctls, read-only and masked paths, root.readonly.
+func finishRootfs(spec *specs.Spec) error {
+	if err := step("setting hostname", setHostnames(spec)); err != nil {
+		return err
+	}
+	if err := step("setting sysctls", writeSysctls(spec.Linux.Sysctl)); err != nil {
+		return err
+	}
+	if err := step("read-only paths", readonlyPaths(spec.Linux.ReadonlyPaths)); err != nil {
+		return err
+	}
+	if err := step("masking paths", maskPaths(spec.Linux.MaskedPaths)); err != nil {
+		return err
+	}
+	if spec.Root.Readonly {
+		return step("read-only root", remountRootReadonly())
+	}
+	return nil
+}
+
+// execProcess is the resolved entrypoint, ready to execve.
+type execProcess struct {
+	path  string
+	args  []string
+	env   []string
+	umask int
+	nnp   bool
+}
+
+// prepareProcess does everything for process that can fail, before ready,
+// so that failures reach the caller of create: cwd, rlimits, user and
+// capabilities, and finding the executable as the container's user.
+func prepareProcess(b *bootstrap, warn func(string)) (*execProcess, error) {
+	p := b.Spec.Process
+	env := append(append([]string{}, p.Env...), b.Env...)
+	if envValue(env, "HOME") == "" {
+		env = append(env, "HOME="+homeDir(p.User.UID))
+	}
+	if err := step("creating cwd", os.MkdirAll(p.Cwd, 0o755)); err != nil {
+		return nil, err
+	}
+	if err := step("setting rlimits", setRlimits(p.Rlimits)); err != nil {
+		return nil, err
+	}
+	if err := step("setting user", setUser(p, warn)); err != nil {
+		return nil, err
+	}
+	if err := unix.Chdir(p.Cwd); err != nil {
+		return nil, step("changing to cwd", &os.PathError{Op: "chdir", Path: p.Cwd, Err: err})
+	}
+	path, err := lookPath(p.Args[0], env)
+	if err != nil {
+		return nil, step("starting container process", err)
+	}
+	umask := 0o022
+	if p.User.Umask != nil {
+		umask = int(*p.User.Umask)
+	}
+	return &execProcess{path: path, args: p.Args, env: env, umask: umask, nnp: p.NoNewPrivileges}, nil
+}
+
+// exec is the last step: no_new_privs, umask, execve.
+func (p *execProcess) exec() error {
+	if p.nnp {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return step("setting no_new_privs", err)
+		}
+	}
+	unix.Umask(p.umask)
+	err := unix.Exec(p.path, p.args, p.env)
+	return step("starting container process", fmt.Errorf("exec %s: %w", p.path, err))
+}

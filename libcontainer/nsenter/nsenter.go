@@ -1,0 +1,26 @@
+// Package nsenter joins user, mount and time namespaces before the Go
+// runtime starts.
+//
+// The kernel lets only a single-threaded process setns(2) into a user,
+// mount or time namespace, and a Go program has several threads before
+// main runs. So the joins happen in a C constructor that runs first, in
+// every husk process, and does nothing unless _HUSK_NSENTER is set:
+//
+//	_HUSK_NSENTER   one line per namespace to join, in order:
+//	                "j <clone flag, hex> <path>"
+//	                and optionally a last line "u <clone flags, hex>" of
+//	                namespaces to unshare after the joins (new namespaces
+//	                that must belong to the joined user namespace).
+//	_HUSK_INIT_SYNC the sync socket fd; a failure is sent there as the
+//	                protocol's error message before exiting 1.
+//
+// All paths are opened before the first setns, so later paths are not
+// resolved inside an already-joined mount namespace. Nothing else happens
+// here: no clone, no fork, no protocol beyond the one error message.
+// Everything after is Go.
+package nsenter
+
+// #cgo CFLAGS: -Wall -Werror
+// extern void husk_nsenter(void);
+// void __attribute__((constructor)) husk_nsenter_init(void) { husk_nsenter(); }
+import "C"

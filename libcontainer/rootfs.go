@@ -1,0 +1,261 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/sys/mountinfo"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// prepareRootfs builds the container's filesystem from root.path and
+// mounts[], then makes it "/". It runs in init, in the container's mount
+// namespace, before pivot_root.
+func prepareRootfs(b *bootstrap) error {
+	spec := b.Spec
+	if err := setRootPropagation(b.Rootfs, spec.Linux.RootfsPropagation); err != nil {
+		return err
+	}
+	// pivot_root needs new_root to be a mount point.
+	if err := unix.Mount(b.Rootfs, b.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return &mountError{op: "binding rootfs", source: b.Rootfs, target: b.Rootfs, err: err}
+	}
+	root, err := os.OpenFile(b.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening rootfs: %w", err)
+	}
+	defer root.Close()
+	for i, m := range spec.Mounts {
+		if err := mountEntry(root, b, m); err != nil {
+			return fmt.Errorf("mounts[%d] (%s): %w", i, m.Destination, err)
+		}
+	}
+	if !bindsHostDev(spec.Mounts) {
+		if err := createDevices(root, spec.Linux.Devices); err != nil {
+			return err
+		}
+	}
+	if err := enterRoot(b.Rootfs, b.NoPivot); err != nil {
+		return err
+	}
+	// Propagation of the new "/" is applied after pivot_root, so that a
+	// shared rootfs never propagates the container's own mounts to the host.
+	if p := propagationFlags[spec.Linux.RootfsPropagation]; p != 0 && p&unix.MS_PRIVATE == 0 {
+		if err := unix.Mount("", "/", "", p, ""); err != nil {
+			return &mountError{op: "setting propagation", target: "/", err: err}
+		}
+	}
+	return nil
+}
+
+// setRootPropagation makes the whole mount tree a slave of the host's (or
+// what linux.rootfsPropagation asks), so nothing the container mounts
+// reaches the host. A shared tree needs rootfs's parent mount private,
+// because pivot_root refuses shared mounts.
+func setRootPropagation(rootfs, propagation string) error {
+	flag := uintptr(unix.MS_SLAVE | unix.MS_REC)
+	if p, ok := propagationFlags[propagation]; ok {
+		flag = p
+	}
+	if err := unix.Mount("", "/", "", flag, ""); err != nil {
+		return &mountError{op: "setting propagation", target: "/", err: err}
+	}
+	if flag&unix.MS_SHARED == 0 {
+		return nil
+	}
+	parent, err := mountPointOf(rootfs)
+	if err != nil {
+		return err
+	}
+	if err := unix.Mount("", parent, "", unix.MS_PRIVATE, ""); err != nil {
+		return &mountError{op: "making rootfs parent private", target: parent, err: err}
+	}
+	return nil
+}
+
+// mountPointOf returns the mount point of the mount holding path.
+func mountPointOf(path string) (string, error) {
+	mounts, err := mountinfo.GetMounts(mountinfo.ParentsFilter(path))
+	if err != nil {
+		return "", fmt.Errorf("reading mountinfo: %w", err)
+	}
+	best := "/"
+	for _, m := range mounts {
+		if len(m.Mountpoint) > len(best) {
+			best = m.Mountpoint
+		}
+	}
+	return best, nil
+}
+
+// mountEntry performs one mounts[] entry. The destination is resolved and
+// created inside root, never by a host path.
+func mountEntry(root *os.File, b *bootstrap, m specs.Mount) error {
+	opts, err := parseMountOptions(m.Options)
+	if err != nil {
+		return err
+	}
+	dest := "/" + strings.TrimLeft(m.Destination, "/")
+	var target *os.File
+	switch {
+	case isBind(m):
+		target, err = bindEntry(root, b, m, dest, opts)
+	case m.Type == "cgroup" || m.Type == "cgroup2":
+		target, err = cgroupEntry(root, b, dest, opts)
+	default:
+		target, err = mkdirInRoot(root, dest, 0o755)
+		if err == nil {
+			flags := opts.flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
+			err = mountAt(m.Source, target, m.Type, flags, strings.Join(opts.data, ","))
+		}
+		if err == nil && (opts.recSet|opts.recClear != 0 || opts.recAtime != nil) {
+			err = setAttrAt(root, dest, unix.AT_RECURSIVE, opts.recAttr())
+		}
+	}
+	if target != nil {
+		target.Close()
+	}
+	if err != nil {
+		return err
+	}
+	for _, p := range opts.propagation {
+		flags := 0
+		if p&unix.MS_REC != 0 {
+			flags = unix.AT_RECURSIVE
+		}
+		if err := setAttrAt(root, dest, flags, &unix.MountAttr{Propagation: uint64(p &^ unix.MS_REC)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bindEntry binds a host path (bundle-relative when relative) at dest.
+func bindEntry(root *os.File, b *bootstrap, m specs.Mount, dest string, opts mountOpts) (*os.File, error) {
+	src := m.Source
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(b.Bundle, src)
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return nil, fmt.Errorf("bind source: %w", err)
+	}
+	var target *os.File
+	if fi.IsDir() {
+		target, err = mkdirInRoot(root, dest, 0o755)
+	} else {
+		target, err = createFileInRoot(root, dest)
+	}
+	if err != nil {
+		return nil, err
+	}
+	recursive := opts.flags&unix.MS_REC != 0
+	err = bindMount(unix.AT_FDCWD, src, target, recursive, attrFromFlags(opts.flags, opts.clear), opts.recAttr())
+	return target, err
+}
+
+// cgroupEntry mounts the container's cgroup at dest: a fresh cgroup2 mount
+// inside a cgroup namespace (which shows the container's cgroup as its
+// root), or a bind of the container's own cgroup directory without one,
+// so the host's tree is never exposed.
+func cgroupEntry(root *os.File, b *bootstrap, dest string, opts mountOpts) (*os.File, error) {
+	target, err := mkdirInRoot(root, dest, 0o755)
+	if err != nil {
+		return nil, err
+	}
+	flags := opts.flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
+	if planNamespaces(b.Spec.Linux.Namespaces).isNew(specs.CgroupNamespace) {
+		return target, mountAt("cgroup2", target, "cgroup2", flags, "")
+	}
+	return target, bindMount(unix.AT_FDCWD, b.CgroupPath, target, false, attrFromFlags(flags, opts.clear), nil)
+}
+
+// setAttrAt applies mount attributes or propagation to the mount now on
+// top of path (re-resolved, since the fd used to mount points below it).
+func setAttrAt(root *os.File, path string, flags int, attr *unix.MountAttr) error {
+	f, err := openInRoot(root, path, unix.O_PATH)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.MountSetattr(int(f.Fd()), "", uint(unix.AT_EMPTY_PATH|flags), attr); err != nil {
+		return &mountError{op: "setting mount attributes", target: path, err: err}
+	}
+	return nil
+}
+
+func bindsHostDev(mounts []specs.Mount) bool {
+	for _, m := range mounts {
+		if filepath.Clean("/"+m.Destination) == "/dev" && isBind(m) {
+			return true
+		}
+	}
+	return false
+}
+
+// enterRoot makes rootfs the root: pivot_root, or with --no-pivot (and on
+// an initramfs, where pivot_root is impossible) MS_MOVE plus chroot.
+func enterRoot(rootfs string, noPivot bool) error {
+	if !noPivot && !onRamfs() {
+		return pivotRoot(rootfs)
+	}
+	if err := unix.Chdir(rootfs); err != nil {
+		return &os.PathError{Op: "chdir", Path: rootfs, Err: err}
+	}
+	if err := unix.Mount(rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
+		return &mountError{op: "moving rootfs", source: rootfs, target: "/", err: err}
+	}
+	if err := unix.Chroot("."); err != nil {
+		return os.NewSyscallError("chroot", err)
+	}
+	return unix.Chdir("/")
+}
+
+func onRamfs() bool {
+	var st unix.Statfs_t
+	return unix.Statfs("/", &st) == nil && st.Type == unix.RAMFS_MAGIC
+}
+
+// pivotRoot uses pivot_root(".", "."): the old root ends up stacked on the
+// new one, where it is made a slave (so the unmount cannot propagate to
+// the host) and detached.
+func pivotRoot(rootfs string) error {
+	oldroot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: "/", Err: err}
+	}
+	defer unix.Close(oldroot)
+	if err := unix.Chdir(rootfs); err != nil {
+		return &os.PathError{Op: "chdir", Path: rootfs, Err: err}
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return &os.PathError{Op: "pivot_root", Path: rootfs, Err: err}
+	}
+	if err := unix.Fchdir(oldroot); err != nil {
+		return os.NewSyscallError("fchdir", err)
+	}
+	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return &mountError{op: "making old root a slave", target: "/", err: err}
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return &mountError{op: "detaching old root", target: "/", err: err}
+	}
+	return unix.Chdir("/")
+}
+
+// remountRootReadonly implements root.readonly, on the new "/".
+func remountRootReadonly() error {
+	fd, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, attr); err != nil {
+		return &mountError{op: "making root read-only", target: "/", err: err}
+	}
+	return nil
+}

@@ -1,0 +1,209 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Each container owns one directory under the state root:
+//
+//	<root>/<id>/            0700, flock'd by every command on this container
+//	<root>/<id>/state.json  the record below, replaced atomically
+//	<root>/<id>/exec.sock   exists from create until start: init waits on it
+const (
+	stateFile = "state.json"
+	execSock  = "exec.sock"
+)
+
+// record is what later commands need to find and drive the container.
+// Status is not stored: it is derived from the live system each time.
+type record struct {
+	ID          string            `json:"id"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Pid         int               `json:"pid"`
+	PidStart    uint64            `json:"pidStart"` // starttime from /proc/PID/stat
+	Created     time.Time         `json:"created"`
+	CgroupPath  string            `json:"cgroupPath"`
+	CgroupTop   string            `json:"cgroupTop,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Spec        *specs.Spec       `json:"spec"`
+}
+
+var validID = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$`)
+
+// ValidateID refuses IDs that could escape the state root or confuse
+// tools: empty, over 1024 bytes, "/" or "..", control characters.
+func ValidateID(id string) error {
+	switch {
+	case id == "":
+		return errors.New("container id must not be empty")
+	case len(id) > 1024:
+		return fmt.Errorf("container id %.20q...: longer than 1024 bytes", id)
+	case id == "." || id == ".." || strings.Contains(id, ".."):
+		return fmt.Errorf("container id %q: must not contain \"..\"", id)
+	case !validID.MatchString(id):
+		return fmt.Errorf("container id %q: only letters, digits and _ . + - are allowed", id)
+	}
+	return nil
+}
+
+// stateDir is a locked container directory. Every command holds the lock
+// from Load/create until it returns, so commands on one id are serialised.
+type stateDir struct {
+	path string
+	dir  *os.File // the directory itself, flock'd
+}
+
+// lockNew creates and locks the directory for a new container. The mkdir
+// is the existence check, so two creates of one id cannot both succeed.
+func lockNew(root, id string) (*stateDir, error) {
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("creating state root: %w", err)
+	}
+	path := filepath.Join(root, id)
+	if err := os.Mkdir(path, 0o700); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container %q: %w", id, ErrExist)
+		}
+		return nil, fmt.Errorf("creating state dir: %w", err)
+	}
+	d, err := lockDir(path)
+	if err != nil {
+		os.Remove(path)
+		return nil, err
+	}
+	return d, nil
+}
+
+// lockExisting locks the directory of an existing container.
+func lockExisting(root, id string) (*stateDir, error) {
+	d, err := lockDir(filepath.Join(root, id))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("container %q: %w", id, ErrNotExist)
+	}
+	return d, err
+}
+
+func lockDir(path string) (*stateDir, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	for {
+		err = unix.Flock(fd, unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "flock", Path: path, Err: err}
+	}
+	return &stateDir{path: path, dir: os.NewFile(uintptr(fd), path)}, nil
+}
+
+func (d *stateDir) unlock() { d.dir.Close() }
+
+// load reads state.json. A directory without one belongs to a container
+// whose create failed or is being deleted: it does not exist.
+func (d *stateDir) load() (*record, error) {
+	r, err := readRecordAt(int(d.dir.Fd()), d.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("container %q: %w", filepath.Base(d.path), ErrNotExist)
+	}
+	return r, err
+}
+
+// readRecord reads dir/state.json without the lock.
+func readRecord(dir string) (*record, error) {
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	defer unix.Close(fd)
+	return readRecordAt(fd, dir)
+}
+
+// readRecordAt reads state.json from an open state dir, never through a
+// symlink.
+func readRecordAt(dirfd int, dir string) (*record, error) {
+	name := filepath.Join(dir, stateFile)
+	fd, err := unix.Openat(dirfd, stateFile, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: name, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	var r record
+	if err := json.NewDecoder(f).Decode(&r); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	return &r, nil
+}
+
+// save replaces state.json atomically: write a temp file, then rename.
+func (d *stateDir) save(r *record) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(d.path, stateFile), data, 0o600)
+}
+
+func (d *stateDir) remove() error {
+	return os.RemoveAll(d.path)
+}
+
+// writeFileAtomic writes data to a temp file beside name and renames it
+// over name, so readers see the old or the new content, never a part.
+func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
+}
+
+// pidStartTime returns field 22 of /proc/PID/stat (start time in clock
+// ticks) and whether the process is a zombie. Together with the pid it
+// identifies a process across pid reuse.
+func pidStartTime(pid int) (start uint64, zombie bool, err error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false, err
+	}
+	// The command name may contain spaces and parentheses: skip past the last ')'.
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return 0, false, fmt.Errorf("parsing /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 20 {
+		return 0, false, fmt.Errorf("parsing /proc/%d/stat", pid)
+	}
+	start, err = strconv.ParseUint(fields[19], 10, 64)
+	return start, fields[0] == "Z" || fields[0] == "X", err
+}

@@ -1,0 +1,127 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// The parent (husk create/run) and the container's init talk over one
+// SOCK_SEQPACKET socketpair, one JSON message per packet:
+//
+//	step  direction       message   meaning
+//	1     init → parent   (error)   the nsenter constructor failed to join
+//	2     parent → init   bootstrap everything init needs: spec, rootfs, fds
+//	3     init → parent   log       zero or more warnings/debug lines
+//	4     init → parent   ready     rootfs pivoted, user set, entrypoint found;
+//	                                init now blocks in accept() on exec.sock
+//	-     init → parent   error     any step failed; init exits after sending
+//
+// Order matters: the parent sends bootstrap only after clone returned (Go
+// has written the id maps by then), and it treats the container as created
+// only on ready, so a failure anywhere before that is reported to the
+// caller of create, with the step that failed, and cleaned up.
+//
+// After ready, `husk start` connects to exec.sock. init accepts, and the
+// accepted connection is close-on-exec: a successful execve closes it
+// (start reads EOF), a failure writes an error message on it first.
+const (
+	msgBootstrap = "bootstrap"
+	msgLog       = "log"
+	msgReady     = "ready"
+	msgError     = "error"
+)
+
+// message is the one envelope every packet uses.
+type message struct {
+	Type      string     `json:"type"`
+	Bootstrap *bootstrap `json:"bootstrap,omitempty"`
+	Level     string     `json:"level,omitempty"`
+	Step      string     `json:"step,omitempty"`
+	Msg       string     `json:"msg,omitempty"`
+}
+
+// bootstrap is what the parent hands to init.
+type bootstrap struct {
+	Spec   *specs.Spec `json:"spec"`
+	ID     string      `json:"id"`
+	Bundle string      `json:"bundle"`
+	Rootfs string      `json:"rootfs"`
+	// CgroupPath is the container's cgroup directory on the host, bound
+	// at cgroup mounts when there is no cgroup namespace.
+	CgroupPath   string `json:"cgroupPath"`
+	NoPivot      bool   `json:"noPivot,omitempty"`
+	NoNewKeyring bool   `json:"noNewKeyring,omitempty"`
+	// PassFDs is how many fds from 3 up belong to the container process
+	// (--preserve-fds plus LISTEN_FDS). Init's own fds come after them.
+	PassFDs int `json:"passFds"`
+	// ExecFD is the listening exec.sock init waits on for start.
+	ExecFD int `json:"execFd"`
+	// Env is added to process.env (LISTEN_FDS, LISTEN_PID).
+	Env []string `json:"env,omitempty"`
+}
+
+// maxMessage bounds one packet; bootstrap carries the whole spec.
+const maxMessage = 4 << 20
+
+// syncConn is one end of the socketpair.
+type syncConn struct{ f *os.File }
+
+func newSyncPair() (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, os.NewSyscallError("socketpair", err)
+	}
+	for _, fd := range fds {
+		// Room for a large spec; root may exceed wmem_max.
+		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, maxMessage) != nil {
+			_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, maxMessage)
+		}
+	}
+	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-init"), nil
+}
+
+func (c syncConn) send(m message) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if _, err := unix.Write(int(c.f.Fd()), data); err != nil {
+		return fmt.Errorf("sending %s message: %w", m.Type, err)
+	}
+	return nil
+}
+
+// errClosed means the other end went away without a word.
+var errClosed = errors.New("connection closed")
+
+func (c syncConn) recv() (message, error) {
+	fd := int(c.f.Fd())
+	for {
+		// Peek with MSG_TRUNC for the packet's real size, then read it whole.
+		size, _, err := unix.Recvfrom(fd, nil, unix.MSG_PEEK|unix.MSG_TRUNC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return message{}, os.NewSyscallError("recvmsg", err)
+		}
+		if size == 0 {
+			return message{}, errClosed
+		}
+		buf := make([]byte, size)
+		n, _, err := unix.Recvfrom(fd, buf, 0)
+		if err != nil {
+			return message{}, os.NewSyscallError("recvmsg", err)
+		}
+		var m message
+		if err := json.Unmarshal(buf[:n], &m); err != nil {
+			return message{}, fmt.Errorf("decoding message: %w", err)
+		}
+		return m, nil
+	}
+}

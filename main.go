@@ -1,0 +1,132 @@
+// Command husk is an OCI container runtime: it runs a bundle (config.json
+// plus a root filesystem) as an isolated process, with runc's command line.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+
+	"github.com/husk-runtime/husk/libcontainer"
+	_ "github.com/husk-runtime/husk/libcontainer/nsenter"
+	"github.com/husk-runtime/husk/seccomp"
+)
+
+// Set by the Makefile with -ldflags -X.
+var (
+	version   = "0.1.0-dev"
+	gitCommit = ""
+)
+
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		// The container's init sets credentials, capabilities and seccomp,
+		// which are per thread: keep it on the thread that will execve.
+		runtime.GOMAXPROCS(1)
+		runtime.LockOSThread()
+	}
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		libcontainer.Init() // never returns
+	}
+	os.Exit(run(os.Args))
+}
+
+// run executes the command line and maps its outcome to an exit status:
+// 0 on success, the container's status for run/exec in the foreground,
+// 1 for every failure, whose one-line message goes to stderr and --log.
+func run(args []string) int {
+	app := newApp()
+	err := app.Run(args)
+	if err == nil {
+		return 0
+	}
+	var st exitStatus
+	if errors.As(err, &st) {
+		return int(st)
+	}
+	logger.errorf("%v", err)
+	return 1
+}
+
+// exitStatus is how a command reports a status to exit with (run's
+// container status) without being an error to print.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func newApp() *cli.App {
+	cli.VersionPrinter = printVersion
+	return &cli.App{
+		Name:    "husk",
+		Usage:   "a small, fast, secure OCI container runtime",
+		Version: version,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "directory for container state"},
+			&cli.StringFlag{Name: "log", Usage: "write log messages to this file (default: stderr)"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+			&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "accepted for compatibility; systemd cgroup paths are refused"},
+		},
+		Before:                 setupLogging,
+		ExitErrHandler:         func(*cli.Context, error) {},
+		UseShortOptionHandling: true,
+		HideHelpCommand:        true,
+		Commands: []*cli.Command{
+			createCommand, startCommand, runCommand, stateCommand,
+			killCommand, deleteCommand, listCommand, specCommand,
+		},
+	}
+}
+
+// defaultRoot is /run/husk for root and $XDG_RUNTIME_DIR/husk otherwise,
+// as podman expects when it passes no --root.
+func defaultRoot() string {
+	if os.Geteuid() != 0 {
+		if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
+			return filepath.Join(dir, "husk")
+		}
+	}
+	return "/run/husk"
+}
+
+func printVersion(c *cli.Context) {
+	fmt.Fprintf(c.App.Writer, "husk version %s\n", c.App.Version)
+	if gitCommit != "" {
+		fmt.Fprintf(c.App.Writer, "commit: %s\n", gitCommit)
+	}
+	fmt.Fprintf(c.App.Writer, "spec: %s\n", specs.Version)
+	fmt.Fprintf(c.App.Writer, "go: %s\n", runtime.Version())
+	if v := seccomp.Version(); v != "" {
+		fmt.Fprintf(c.App.Writer, "libseccomp: %s\n", v)
+	}
+}
+
+// stateRoot returns --root as an absolute path.
+func stateRoot(c *cli.Context) (string, error) {
+	return filepath.Abs(c.String("root"))
+}
+
+// containerID returns the command's single ID argument.
+func containerID(c *cli.Context) (string, error) {
+	if c.NArg() < 1 {
+		return "", fmt.Errorf("%s: container id is required", c.Command.Name)
+	}
+	return c.Args().First(), nil
+}
+
+// bundleDir returns --bundle (default: the working directory), absolute.
+func bundleDir(c *cli.Context) (string, error) {
+	b := c.String("bundle")
+	if b == "" {
+		b = "."
+	}
+	return filepath.Abs(b)
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"os"
+	"os/signal"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+var runCommand = &cli.Command{
+	Name:      "run",
+	Usage:     "create and start a container; in the foreground, wait for it and exit with its status",
+	ArgsUsage: "ID",
+	Flags: append([]cli.Flag{
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the container has started"},
+		&cli.BoolFlag{Name: "keep", Usage: "do not delete the container when it exits"},
+	}, createFlags...),
+	Action: func(c *cli.Context) error {
+		if c.Bool("detach") {
+			return runDetached(c)
+		}
+		// Orphans of a container without its own pid namespace come to us,
+		// so they are reaped rather than left as zombies.
+		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+		// Catch every signal from now on, so none sent while the container
+		// starts is lost: each is forwarded once init runs.
+		sigs := make(chan os.Signal, 128)
+		signal.Notify(sigs)
+		ctr, err := createContainer(c)
+		if err != nil {
+			return err
+		}
+		if err := ctr.Start(); err != nil {
+			ctr.Delete(true)
+			ctr.Close()
+			return err
+		}
+		pid := ctr.Pid()
+		ctr.Close() // let kill, state, exec take the lock while we wait
+		status := forwardUntilExit(pid, sigs)
+		if !c.Bool("keep") {
+			if ctr, err := loadContainer(c); err == nil {
+				err = ctr.Delete(true)
+				ctr.Close()
+				if err != nil {
+					logger.warnf("deleting container: %v", err)
+				}
+			}
+		}
+		return exitStatus(status)
+	},
+}
+
+func runDetached(c *cli.Context) error {
+	ctr, err := createContainer(c)
+	if err != nil {
+		return err
+	}
+	defer ctr.Close()
+	if err := ctr.Start(); err != nil {
+		ctr.Delete(true)
+		return err
+	}
+	return nil
+}
+
+// forwardUntilExit relays signals to init and reaps children until init
+// exits, returning the shell-style status: the exit code, or 128+N when
+// init was killed by signal N.
+func forwardUntilExit(pid int, sigs chan os.Signal) int {
+	for {
+		if status, done := reap(pid); done {
+			return status
+		}
+		sig := (<-sigs).(unix.Signal)
+		switch sig {
+		case unix.SIGCHLD:
+		case unix.SIGURG: // the Go runtime's preemption signal, not the user's
+		default:
+			unix.Kill(pid, sig)
+		}
+	}
+}
+
+// reap collects every exited child; done is set once init was among them.
+func reap(pid int) (status int, done bool) {
+	for {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || got <= 0 {
+			return status, done
+		}
+		if got == pid {
+			done = true
+			status = ws.ExitStatus()
+			if ws.Signaled() {
+				status = 128 + int(ws.Signal())
+			}
+		}
+	}
+}
+
