@@ -103,4 +103,3 @@ func reap(pid int) (status int, done bool) {
 		}
 	}
 }
-
