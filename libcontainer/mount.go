@@ -39,7 +39,7 @@ var mountFlags = map[string]struct {
 	"nomand": {true, unix.MS_MANDLOCK}, "norelatime": {true, unix.MS_RELATIME},
 	"nostrictatime": {true, unix.MS_STRICTATIME}, "nosuid": {false, unix.MS_NOSUID},
 	"nosymfollow": {false, unix.MS_NOSYMFOLLOW}, "relatime": {false, unix.MS_RELATIME},
-	"rbind": {false, unix.MS_BIND | unix.MS_REC},
+	"rbind":   {false, unix.MS_BIND | unix.MS_REC},
 	"remount": {false, unix.MS_REMOUNT}, "ro": {false, unix.MS_RDONLY},
 	"rw": {true, unix.MS_RDONLY}, "silent": {false, unix.MS_SILENT},
 	"strictatime": {false, unix.MS_STRICTATIME}, "suid": {true, unix.MS_NOSUID},
