@@ -124,7 +124,7 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	if err := c.init.waitReady(opts.Logf); err != nil {
 		return c, err
 	}
-	pid := c.init.cmd.Process.Pid
+	pid := c.init.proc.Pid
 	start, _, err := pidStartTime(pid)
 	if err != nil {
 		return c, fmt.Errorf("reading init's start time: %w", err)
@@ -373,18 +373,6 @@ func (c *Container) waitCgroupEmpty() {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-}
-
-// Wait reaps init when this process created it, returning its wait status.
-func (c *Container) Wait() (syscall.WaitStatus, error) {
-	if c.init == nil {
-		return 0, errors.New("container was not created by this process")
-	}
-	state, err := c.init.cmd.Process.Wait()
-	if err != nil {
-		return 0, err
-	}
-	return state.Sys().(syscall.WaitStatus), nil
 }
 
 // List reports every container under root, without taking their locks

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -43,9 +45,49 @@ func Init() {
 		os.Exit(1)
 	}
 	conn := syncConn{os.NewFile(uintptr(fd), "sync")}
+	if os.Getenv(reexecEnv) != "" {
+		err = reexecInit(fd, conn)
+		report(conn, -1, err)
+		os.Exit(1)
+	}
 	startConn, err := runInit(conn)
 	report(conn, startConn, err)
 	os.Exit(1)
+}
+
+// reexecEnv asks init to clone the real init. The nsenter constructor
+// has joined a user namespace; new namespaces must belong to it, and a
+// Go process cannot unshare pid or time namespaces for itself (the
+// kernel then refuses it threads). So this init, already inside the user
+// namespace, clones the real one with the clone flags in the variable
+// (hex), and exits once the parent knows the new pid.
+const reexecEnv = "_HUSK_REEXEC"
+
+func reexecInit(syncFD int, conn syncConn) error {
+	flags, err := strconv.ParseUint(os.Getenv(reexecEnv), 16, 64)
+	if err != nil {
+		return step("reading clone flags", err)
+	}
+	var files []*os.File
+	for fd := 3; fd <= syncFD+1; fd++ { // passed fds, sync socket, exec.sock
+		files = append(files, os.NewFile(uintptr(fd), "fd"))
+	}
+	cmd := exec.Command("/proc/self/exe", "init")
+	cmd.Env = []string{initSyncEnv + "=" + strconv.Itoa(syncFD)}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.ExtraFiles = files
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: uintptr(flags) &^ unix.CLONE_NEWTIME}
+	newTime := flags&unix.CLONE_NEWTIME != 0
+	offsets := []byte(os.Getenv(timeOffsetsEnv))
+	if err := onNamespaceThread(nil, newTime, offsets, cmd.Start); err != nil {
+		return step("starting init in new namespaces", err)
+	}
+	if err := conn.send(message{Type: msgPid, Pid: cmd.Process.Pid}); err != nil {
+		cmd.Process.Kill()
+		return err
+	}
+	os.Exit(0)
+	return nil
 }
 
 // report sends init's failure to whoever is listening: the parent during

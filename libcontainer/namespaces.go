@@ -99,7 +99,7 @@ func nsTypeOf(f *os.File) (specs.LinuxNamespaceType, error) {
 // thread is never handed back to the Go scheduler: when fn returns, the
 // goroutine exits still locked and the runtime ends the thread, so no
 // other goroutine can ever run in those namespaces.
-func onNamespaceThread(join map[specs.LinuxNamespaceType]string, newTime bool, offsets map[string]specs.LinuxTimeOffset, fn func() error) error {
+func onNamespaceThread(join map[specs.LinuxNamespaceType]string, newTime bool, offsets []byte, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -142,19 +142,29 @@ func setnsPath(path string, flag uintptr) error {
 // timeClocks maps linux.timeOffsets keys to the clock ids timens_offsets takes.
 var timeClocks = map[string]int{"monotonic": unix.CLOCK_MONOTONIC, "boottime": unix.CLOCK_BOOTTIME}
 
-// writeTimeOffsets sets the clocks of the calling thread's new time
-// namespace. time_namespaces(7): offsets can be written only before the
-// first process enters the namespace.
-func writeTimeOffsets(offsets map[string]specs.LinuxTimeOffset) error {
-	if len(offsets) == 0 {
-		return nil
-	}
+// timeOffsetsEnv carries timens_offsets content to an init that must
+// write them itself (see reexecInit).
+const timeOffsetsEnv = "_HUSK_TIME_OFFSETS"
+
+// timeOffsets renders linux.timeOffsets as /proc/PID/timens_offsets takes
+// them: one "clock-id secs nanosecs" line per clock.
+func timeOffsets(offsets map[string]specs.LinuxTimeOffset) []byte {
 	var buf []byte
 	for clock, off := range offsets {
 		buf = fmt.Appendf(buf, "%d %d %d\n", timeClocks[clock], off.Secs, off.Nanosecs)
 	}
-	if err := os.WriteFile("/proc/thread-self/timens_offsets", buf, 0); err != nil {
-		return fmt.Errorf("writing time offsets %q: %w", buf, err)
+	return buf
+}
+
+// writeTimeOffsets sets the clocks of the calling thread's new time
+// namespace. time_namespaces(7): offsets can be written only before the
+// first process enters the namespace.
+func writeTimeOffsets(offsets []byte) error {
+	if len(offsets) == 0 {
+		return nil
+	}
+	if err := os.WriteFile("/proc/thread-self/timens_offsets", offsets, 0); err != nil {
+		return fmt.Errorf("writing time offsets %q: %w", offsets, err)
 	}
 	return nil
 }

@@ -23,6 +23,9 @@ const nsenterEnv = "_HUSK_NSENTER"
 type initProcess struct {
 	cmd  *exec.Cmd
 	conn syncConn
+	// proc is the container's init: cmd.Process, or the process that
+	// one forked into a new pid namespace (see reexecInit).
+	proc *os.Process
 }
 
 // startInit clones `husk init` into the container's namespaces and cgroup
@@ -66,6 +69,7 @@ func startInit(b *bootstrap, opts *CreateOpts, cg *cgroups.Manager, execListener
 	}
 	attr := cmd.SysProcAttr
 	cloneFlags := plan.newFlags &^ unix.CLONE_NEWTIME
+	newTime := plan.isNew(specs.TimeNamespace)
 	if plan.needsNsenter() {
 		var lines []string
 		for _, t := range joinOrder {
@@ -73,10 +77,12 @@ func startInit(b *bootstrap, opts *CreateOpts, cg *cgroups.Manager, execListener
 				lines = append(lines, fmt.Sprintf("j %x %s", nsKinds[t].flag, path))
 			}
 		}
-		if plan.join[specs.UserNamespace] != "" {
-			// New namespaces must belong to the joined user namespace.
-			lines = append(lines, fmt.Sprintf("u %x", cloneFlags))
-			cloneFlags = 0
+		if plan.join[specs.UserNamespace] != "" && plan.newFlags != 0 {
+			// New namespaces must belong to the joined user namespace, so
+			// init, once inside it, clones the real init with them.
+			cmd.Env = append(cmd.Env, reexecEnv+"="+strconv.FormatUint(uint64(plan.newFlags), 16),
+				timeOffsetsEnv+"="+string(timeOffsets(spec.Linux.TimeOffsets)))
+			cloneFlags, newTime = 0, false
 		}
 		cmd.Env = append(cmd.Env, nsenterEnv+"="+strings.Join(lines, "\n"))
 	}
@@ -85,14 +91,16 @@ func startInit(b *bootstrap, opts *CreateOpts, cg *cgroups.Manager, execListener
 		attr.UidMappings = idMaps(spec.Linux.UIDMappings)
 		attr.GidMappings = idMaps(spec.Linux.GIDMappings)
 		attr.GidMappingsEnableSetgroups = true
+		// Become the namespace's root before exec, so init runs with the
+		// capabilities it needs there (the host uid is not mapped).
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
 	}
-	newTime := plan.isNew(specs.TimeNamespace)
-	err = onNamespaceThread(plan.join, newTime, spec.Linux.TimeOffsets, cmd.Start)
+	err = onNamespaceThread(plan.join, newTime, timeOffsets(spec.Linux.TimeOffsets), cmd.Start)
 	if err != nil {
 		parentSync.Close()
 		return nil, fmt.Errorf("starting container init: %w", err)
 	}
-	p := &initProcess{cmd: cmd, conn: syncConn{parentSync}}
+	p := &initProcess{cmd: cmd, conn: syncConn{parentSync}, proc: cmd.Process}
 	if err := p.conn.send(message{Type: msgBootstrap, Bootstrap: b}); err != nil {
 		p.kill()
 		return nil, err
@@ -125,6 +133,11 @@ func (p *initProcess) waitReady(logf func(level, msg string)) error {
 			}
 		case msgReady:
 			return nil
+		case msgPid:
+			// The intermediate init handed over to the real one.
+			if err := p.adoptInit(m.Pid); err != nil {
+				return err
+			}
 		case msgError:
 			return &InitError{Step: m.Step, Msg: m.Msg}
 		default:
@@ -133,18 +146,34 @@ func (p *initProcess) waitReady(logf func(level, msg string)) error {
 	}
 }
 
+// adoptInit makes pid, the real init forked by the intermediate one, the
+// process this handle tracks. The intermediate exits right after.
+func (p *initProcess) adoptInit(pid int) error {
+	p.cmd.Process.Wait()
+	proc, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	p.proc = proc
+	return nil
+}
+
 // exitError describes an init that went away without reporting why.
 func (p *initProcess) exitError() error {
-	state, err := p.cmd.Process.Wait()
+	if p.proc != p.cmd.Process {
+		return errors.New("container init exited unexpectedly")
+	}
+	state, err := p.proc.Wait()
 	if err != nil {
 		return fmt.Errorf("container init exited unexpectedly: %w", err)
 	}
 	return fmt.Errorf("container init exited unexpectedly: %s", state)
 }
 
-// kill ends a failed init and reaps it.
+// kill ends a failed init and reaps what is ours to reap.
 func (p *initProcess) kill() {
 	p.conn.f.Close()
+	p.proc.Kill()
 	if p.cmd.ProcessState == nil {
 		p.cmd.Process.Kill()
 		p.cmd.Process.Wait()

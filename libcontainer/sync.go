@@ -15,6 +15,10 @@ import (
 //
 //	step  direction       message   meaning
 //	1     init → parent   (error)   the nsenter constructor failed to join
+//	1a    init → parent   pid       only after joining a user namespace with
+//	                                a new pid namespace: init forked the real
+//	                                init (pid 1 there) and exits; this is its
+//	                                host pid, and the rest comes from it
 //	2     parent → init   bootstrap everything init needs: spec, rootfs, fds
 //	3     init → parent   log       zero or more warnings/debug lines
 //	4     init → parent   ready     rootfs pivoted, user set, entrypoint found;
@@ -34,6 +38,7 @@ const (
 	msgLog       = "log"
 	msgReady     = "ready"
 	msgError     = "error"
+	msgPid       = "pid"
 )
 
 // message is the one envelope every packet uses.
@@ -43,6 +48,7 @@ type message struct {
 	Level     string     `json:"level,omitempty"`
 	Step      string     `json:"step,omitempty"`
 	Msg       string     `json:"msg,omitempty"`
+	Pid       int        `json:"pid,omitempty"`
 }
 
 // bootstrap is what the parent hands to init.

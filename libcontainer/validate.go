@@ -181,9 +181,6 @@ func (v *validator) namespaces() {
 	if plan.isNew(specs.UserNamespace) && (plan.join[specs.MountNamespace] != "" || plan.join[specs.TimeNamespace] != "") {
 		v.errorf("linux.namespaces", "creating a user namespace while joining a mount or time namespace is not supported")
 	}
-	if plan.join[specs.UserNamespace] != "" && plan.isNew(specs.PIDNamespace) {
-		v.errorf("linux.namespaces", "creating a pid namespace while joining a user namespace is not supported yet")
-	}
 	if len(v.spec.Linux.TimeOffsets) > 0 && !plan.isNew(specs.TimeNamespace) {
 		v.errorf("linux.timeOffsets", "requires a new time namespace")
 	}
@@ -239,7 +236,19 @@ func (v *validator) idMappings() {
 				v.errorf(fmt.Sprintf("%s[%d].size", name, i), "must be at least 1")
 			}
 		}
+		if plan.isNew(specs.UserNamespace) && len(maps) > 0 && !mapsID(maps, 0) {
+			v.errorf(name, "must map the container's root (id 0): husk's init runs as it")
+		}
 	}
+}
+
+func mapsID(maps []specs.LinuxIDMapping, id uint32) bool {
+	for _, m := range maps {
+		if id >= m.ContainerID && id-m.ContainerID < m.Size {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *validator) hostname() {

@@ -39,7 +39,6 @@ void husk_nsenter(void)
 	char *copy, *line, *save = NULL;
 	int fds[MAX_JOINS], flags[MAX_JOINS], n = 0;
 	char *paths[MAX_JOINS];
-	unsigned long unshare_flags = 0;
 
 	if (spec == NULL)
 		return;
@@ -50,10 +49,6 @@ void husk_nsenter(void)
 		char *path = NULL;
 		unsigned long flag = strtoul(line + 1, &path, 16);
 
-		if (line[0] == 'u') {
-			unshare_flags = flag;
-			continue;
-		}
 		if (line[0] != 'j' || n == MAX_JOINS || path == NULL || *path != ' ')
 			fail("parsing", "_HUSK_NSENTER");
 		path++;
@@ -67,8 +62,10 @@ void husk_nsenter(void)
 		if (setns(fds[i], flags[i]) < 0)
 			fail("setns", paths[i]);
 		close(fds[i]);
+		// The host uid is not mapped in the joined namespace: become its
+		// root, so that init (and what it execs) has its capabilities.
+		if (flags[i] == CLONE_NEWUSER && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+			fail("becoming root in", paths[i]);
 	}
-	if (unshare_flags != 0 && unshare(unshare_flags) < 0)
-		fail("unshare", "new namespaces");
 	free(copy);
 }

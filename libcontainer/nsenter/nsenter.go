@@ -8,16 +8,14 @@
 //
 //	_HUSK_NSENTER   one line per namespace to join, in order:
 //	                "j <clone flag, hex> <path>"
-//	                and optionally a last line "u <clone flags, hex>" of
-//	                namespaces to unshare after the joins (new namespaces
-//	                that must belong to the joined user namespace).
 //	_HUSK_INIT_SYNC the sync socket fd; a failure is sent there as the
 //	                protocol's error message before exiting 1.
 //
 // All paths are opened before the first setns, so later paths are not
 // resolved inside an already-joined mount namespace. Nothing else happens
-// here: no clone, no fork, no protocol beyond the one error message.
-// Everything after is Go.
+// here: no unshare, no clone, no protocol beyond the one error message.
+// Everything after is Go: new namespaces that must belong to a joined user
+// namespace are made by init cloning the real init (see reexecInit).
 package nsenter
 
 // #cgo CFLAGS: -Wall -Werror
