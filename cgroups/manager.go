@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,10 +66,11 @@ func New(cgroupsPath, id string) (*Manager, error) {
 	return &Manager{Path: filepath.Join(root, rel)}, nil
 }
 
-// Create makes the cgroup directory and any missing parents. A cgroup
-// that already exists is joined (engines pre-create pod cgroups) but must
-// not hold processes.
-func (m *Manager) Create() error {
+// Create makes the cgroup directory and any missing parents, and enables
+// controllers on the way down so the container's cgroup has them. A
+// cgroup that already exists is joined (engines pre-create pod cgroups)
+// but must not hold processes.
+func (m *Manager) Create(res *specs.LinuxResources) error {
 	root, _ := UnifiedRoot()
 	rel, _ := filepath.Rel(root, m.Path)
 	dir := root
@@ -97,7 +97,75 @@ func (m *Manager) Create() error {
 			return fmt.Errorf("cgroup %s already holds processes %v", m.Path, pids)
 		}
 	}
+	enableControllers(root, rel, wantedControllers(res))
 	return nil
+}
+
+// enableControllers writes "+name" to each cgroup.subtree_control from the
+// root down to the container's parent, for the controllers wanted (nil:
+// all the root has). It is best effort: a parent holding processes cannot
+// delegate, and a limit that then lacks its controller fails in Set with
+// a message naming it.
+func enableControllers(root, rel string, wanted map[string]bool) {
+	avail, err := controllers(root)
+	if err != nil {
+		return
+	}
+	dir := root
+	for _, part := range strings.Split(filepath.Dir(rel), "/") {
+		enabled, _ := readFile(dir, "cgroup.subtree_control")
+		on := map[string]bool{}
+		for _, c := range strings.Fields(enabled) {
+			on[c] = true
+		}
+		for c := range avail {
+			if !on[c] && (wanted == nil || wanted[c]) {
+				writeFile(dir, "cgroup.subtree_control", "+"+c)
+			}
+		}
+		if part == "." {
+			break
+		}
+		dir = filepath.Join(dir, part)
+	}
+}
+
+// wantedControllers says which controllers to enable: on a pure v2 host
+// all of them (nil), as runc and crun do, so stats are complete; on a
+// hybrid host only those the limits need, so the host's cgroup2 root is
+// left as it is unless a limit asks otherwise.
+func wantedControllers(res *specs.LinuxResources) map[string]bool {
+	if !Hybrid() {
+		return nil
+	}
+	want := map[string]bool{}
+	if res == nil {
+		return want
+	}
+	if res.Pids != nil {
+		want["pids"] = true
+	}
+	if res.Memory != nil {
+		want["memory"] = true
+	}
+	if c := res.CPU; c != nil {
+		want["cpu"] = true
+		want["cpuset"] = c.Cpus != "" || c.Mems != ""
+	}
+	if res.BlockIO != nil {
+		want["io"] = true
+	}
+	if len(res.HugepageLimits) > 0 {
+		want["hugetlb"] = true
+	}
+	if len(res.Rdma) > 0 {
+		want["rdma"] = true
+	}
+	for key := range res.Unified {
+		c, _, _ := strings.Cut(key, ".")
+		want[c] = true
+	}
+	return want
 }
 
 // Open returns the cgroup directory for clone3(CLONE_INTO_CGROUP).
@@ -201,31 +269,3 @@ func (m *Manager) Destroy() error {
 	return nil
 }
 
-// writeFile writes one value to a cgroup control file. The value is part
-// of any error, since "invalid argument" alone says nothing.
-func writeFile(dir, name, value string) error {
-	path := filepath.Join(dir, name)
-	f, err := os.OpenFile(path, os.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if _, err := f.WriteString(value); err != nil {
-		return fmt.Errorf("writing %q to %s: %w", value, path, err)
-	}
-	return nil
-}
-
-// Apply writes linux.resources to the cgroup.
-// TODO(cgroups issue): limits; for now only an empty request is accepted.
-func (m *Manager) Apply(res *specs.LinuxResources) error {
-	if res == nil {
-		return nil
-	}
-	r := *res
-	r.Devices = nil
-	if !reflect.DeepEqual(r, specs.LinuxResources{}) {
-		return errors.New("linux.resources: resource limits are not supported yet")
-	}
-	return nil
-}

@@ -102,10 +102,10 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	if c.cg, err = cgroups.New(spec.Linux.CgroupsPath, id); err != nil {
 		return c, &SpecError{Path: "linux.cgroupsPath", Err: err}
 	}
-	if err := c.cg.Create(); err != nil {
+	if err := c.cg.Create(spec.Linux.Resources); err != nil {
 		return c, err
 	}
-	if err := c.cg.Apply(spec.Linux.Resources); err != nil {
+	if err := c.cg.Set(spec.Linux.Resources, spec.Linux.Devices); err != nil {
 		return c, err
 	}
 	listener, err := listenExec(dir)
