@@ -268,4 +268,3 @@ func (m *Manager) Destroy() error {
 	}
 	return nil
 }
-

@@ -145,4 +145,3 @@ func maxOr(v int64) string {
 	}
 	return fmt.Sprint(v)
 }
-
