@@ -82,6 +82,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			createCommand, startCommand, runCommand, stateCommand,
 			killCommand, deleteCommand, listCommand, specCommand,
+			pauseCommand, resumeCommand, psCommand, eventsCommand, updateCommand,
 		},
 	}
 }

@@ -226,6 +226,13 @@ func (m *Manager) Signal(sig unix.Signal) error {
 	return errors.Join(err, m.setFrozen(false))
 }
 
+// Freeze stops every process in the cgroup and returns once the kernel
+// reports the cgroup frozen.
+func (m *Manager) Freeze() error { return m.setFrozen(true) }
+
+// Thaw resumes a frozen cgroup.
+func (m *Manager) Thaw() error { return m.setFrozen(false) }
+
 func (m *Manager) setFrozen(frozen bool) error {
 	v := "0"
 	if frozen {
@@ -234,13 +241,40 @@ func (m *Manager) setFrozen(frozen bool) error {
 	if err := writeFile(m.Path, "cgroup.freeze", v); err != nil {
 		return err
 	}
-	for i := 0; i < 1000; i++ {
-		if m.Frozen() == frozen {
+	return m.waitFrozen(frozen, 30*time.Second)
+}
+
+// waitFrozen waits until cgroup.events says "frozen" is as wanted. The
+// kernel signals changes of cgroup.events to poll(2) as POLLPRI.
+func (m *Manager) waitFrozen(frozen bool, timeout time.Duration) error {
+	f, err := os.Open(filepath.Join(m.Path, "cgroup.events"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	want := "frozen 0"
+	if frozen {
+		want = "frozen 1"
+	}
+	buf := make([]byte, 256)
+	deadline := time.Now().Add(timeout)
+	for {
+		n, err := f.ReadAt(buf, 0)
+		if err != nil && n == 0 {
+			return err
+		}
+		if bytes.Contains(buf[:n], []byte(want)) {
 			return nil
 		}
-		time.Sleep(time.Millisecond)
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("cgroup %s: not %q after %s", m.Path, want, timeout)
+		}
+		fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLPRI}}
+		if _, err := unix.Poll(fds, int(min(left, 100*time.Millisecond)/time.Millisecond)); err != nil && err != unix.EINTR {
+			return os.NewSyscallError("poll", err)
+		}
 	}
-	return fmt.Errorf("cgroup %s: freezer did not reach frozen=%s", m.Path, v)
 }
 
 // Destroy removes the cgroup and the empty parents this container's

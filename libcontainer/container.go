@@ -417,3 +417,51 @@ func ReadState(root, id string) (State, error) {
 	c := &Container{dir: d, rec: rec, cg: &cgroups.Manager{Path: rec.CgroupPath, Top: rec.CgroupTop}}
 	return c.State(), nil
 }
+
+// Pause freezes every process of a running container.
+func (c *Container) Pause() error {
+	switch st := c.Status(); st {
+	case Running, Created:
+		return c.cg.Freeze()
+	case Paused:
+		return fmt.Errorf("container %s is already paused", c.rec.ID)
+	default:
+		return fmt.Errorf("cannot pause a %s container: %w", st, ErrNotRunning)
+	}
+}
+
+// Resume thaws a paused container.
+func (c *Container) Resume() error {
+	if st := c.Status(); st != Paused {
+		return fmt.Errorf("cannot resume a %s container: it is not paused", st)
+	}
+	return c.cg.Thaw()
+}
+
+// Update changes the resource limits of a live container.
+func (c *Container) Update(res *specs.LinuxResources) error {
+	if c.Status() == Stopped {
+		return ErrNotRunning
+	}
+	return c.cg.Update(res)
+}
+
+// Stats reads the container's cgroup accounting.
+func (c *Container) Stats() (*cgroups.Stats, error) {
+	if c.Status() == Stopped {
+		return nil, ErrNotRunning
+	}
+	return c.cg.Stats()
+}
+
+// MemoryEvents returns the cgroup's memory.events counters.
+func (c *Container) MemoryEvents() map[string]uint64 { return c.cg.Events() }
+
+// Processes lists the host pids in the container's cgroup.
+func (c *Container) Processes() ([]int, error) {
+	pids, err := c.cg.Procs()
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return pids, err
+}
