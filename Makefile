@@ -6,7 +6,11 @@ COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 TESTFLAGS ?=
 
-.PHONY: husk demo test unit integration clean
+VMRUN   ?= ../shared/vm/run
+# Tests that need a pure cgroup v2 host run in a VM that has one.
+VMTESTS ?= ^TestCgroup
+
+.PHONY: husk demo test unit integration vmtest clean
 
 husk:
 	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o husk .
@@ -16,8 +20,9 @@ husk:
 demo: husk
 	bash tests/demo.sh ./husk
 
-# Every test: unit tests, then the root integration suite on this host.
-test: unit integration
+# Every test: unit tests, the root integration suite on this host, then
+# the cgroup v2 suite in a VM with a pure cgroup v2 hierarchy.
+test: unit integration vmtest
 
 unit:
 	$(GO) vet -tags "$(TAGS)" ./...
@@ -26,5 +31,11 @@ unit:
 integration: husk
 	HUSK_BINARY=$(CURDIR)/husk $(GO) test -tags "$(TAGS)" -count=1 -timeout 30m $(TESTFLAGS) ./tests/integration/
 
+# Test binaries are built here, where the CPU is fast, and run in the VM.
+vmtest: husk
+	$(GO) test -c -tags "$(TAGS)" -o bin/integration.test ./tests/integration/
+	$(VMRUN) --timeout 1800 -- env HUSK_BINARY=$(CURDIR)/husk bin/integration.test \
+		-test.run '$(VMTESTS)' -test.timeout 25m -test.v $(VMTESTFLAGS)
+
 clean:
-	rm -f husk
+	rm -rf husk bin

@@ -102,7 +102,7 @@ func (m *Manager) Create(res *specs.LinuxResources) error {
 }
 
 // enableControllers writes "+name" to each cgroup.subtree_control from the
-// root down to the container's parent, for the controllers wanted (nil:
+// root down to the container's parent (each parent of a component of rel), for the controllers wanted (nil:
 // all the root has). It is best effort: a parent holding processes cannot
 // delegate, and a limit that then lacks its controller fails in Set with
 // a message naming it.
@@ -112,7 +112,7 @@ func enableControllers(root, rel string, wanted map[string]bool) {
 		return
 	}
 	dir := root
-	for _, part := range strings.Split(filepath.Dir(rel), "/") {
+	for _, part := range strings.Split(rel, "/") {
 		enabled, _ := readFile(dir, "cgroup.subtree_control")
 		on := map[string]bool{}
 		for _, c := range strings.Fields(enabled) {
@@ -122,9 +122,6 @@ func enableControllers(root, rel string, wanted map[string]bool) {
 			if !on[c] && (wanted == nil || wanted[c]) {
 				writeFile(dir, "cgroup.subtree_control", "+"+c)
 			}
-		}
-		if part == "." {
-			break
 		}
 		dir = filepath.Join(dir, part)
 	}

@@ -105,9 +105,6 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	if err := c.cg.Create(spec.Linux.Resources); err != nil {
 		return c, err
 	}
-	if err := c.cg.Set(spec.Linux.Resources, spec.Linux.Devices); err != nil {
-		return c, err
-	}
 	listener, err := listenExec(dir)
 	if err != nil {
 		return c, err
@@ -122,6 +119,12 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 		return c, err
 	}
 	if err := c.init.waitReady(opts.Logf); err != nil {
+		return c, err
+	}
+	// Limits go on once init is ready and before anything of the user's
+	// runs. Not earlier: init is a Go program whose threads count against
+	// pids.max, and a tight limit would keep it from starting at all.
+	if err := c.cg.Set(spec.Linux.Resources, spec.Linux.Devices); err != nil {
 		return c, err
 	}
 	pid := c.init.proc.Pid
