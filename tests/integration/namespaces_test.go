@@ -1,0 +1,265 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// TestNamespacesNewEach creates one namespace type at a time (with the
+// mount namespace husk requires) and checks, from inside, that exactly
+// that type (and mnt) differs from the host's while every other type is
+// the host's own namespace.
+func TestNamespacesNewEach(t *testing.T) {
+	t.Parallel()
+	host := map[string]string{}
+	for _, name := range nsProcNames {
+		host[name] = nsLinkOf(t, 0, name)
+	}
+	for _, typ := range nsAllTypes {
+		t.Run(string(typ), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			b := newBundle(t)
+			nsSetNamespaces(b.Spec, specs.MountNamespace)
+			if typ != specs.MountNamespace {
+				nsSet(b.Spec, typ, "")
+			}
+			if typ != specs.UTSNamespace {
+				b.Spec.Hostname = ""
+			}
+			if typ == specs.UserNamespace {
+				nsAddUserNS(b)
+				// Root of a user namespace that owns neither the pid, net
+				// nor ipc namespace may not mount proc, sysfs or mqueue:
+				// bind the host's instead.
+				nsDropMounts(b.Spec, "/proc", "/sys", "/sys/fs/cgroup", "/dev/mqueue")
+				b.Spec.Mounts = append(b.Spec.Mounts, specs.Mount{Destination: "/proc", Type: "bind", Source: "/proc", Options: []string{"rbind"}})
+			}
+			out := e.runIn(b, nsShowScript+`; echo "pid1 $$"`)
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			links := nsParseLinks(t, strings.Join(lines[:len(lines)-1], "\n"))
+			for _, other := range nsAllTypes {
+				name := nsProcNames[other]
+				isNew := other == typ || other == specs.MountNamespace
+				if got := links[name] != host[name]; got != isNew {
+					t.Errorf("%s namespace: container %s, host %s; want new=%v", name, links[name], host[name], isNew)
+				}
+			}
+			pidLine := lines[len(lines)-1]
+			if isOne := pidLine == "pid1 1"; isOne != (typ == specs.PIDNamespace) {
+				t.Errorf("entrypoint's pid: %q (want 1 exactly with a new pid namespace)", pidLine)
+			}
+		})
+	}
+}
+
+// TestNamespacesAllNew runs with all eight namespace types new at once.
+func TestNamespacesAllNew(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := newBundle(t)
+	nsSetNamespaces(b.Spec, nsAllTypes...)
+	nsAddUserNS(b)
+	out := e.runIn(b, nsShowScript)
+	links := nsParseLinks(t, out)
+	for _, name := range nsProcNames {
+		if host := nsLinkOf(t, 0, name); links[name] == host {
+			t.Errorf("%s namespace is the host's (%s)", name, host)
+		}
+	}
+}
+
+// TestNamespacesAbsentShared removes one type from the default spec and
+// checks the container is in the host's namespace of that type.
+func TestNamespacesAbsentShared(t *testing.T) {
+	t.Parallel()
+	for _, typ := range []specs.LinuxNamespaceType{specs.NetworkNamespace, specs.PIDNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.CgroupNamespace} {
+		t.Run(string(typ), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			b := newBundle(t)
+			nsRemove(b.Spec, typ)
+			if typ == specs.UTSNamespace {
+				b.Spec.Hostname = ""
+			}
+			name := nsProcNames[typ]
+			links := nsParseLinks(t, e.runIn(b, nsShowScript))
+			if host := nsLinkOf(t, 0, name); links[name] != host {
+				t.Errorf("%s namespace: container %s, want the host's %s", name, links[name], host)
+			}
+			if host := nsLinkOf(t, 0, "mnt"); links["mnt"] == host {
+				t.Errorf("mnt namespace is the host's (%s)", host)
+			}
+		})
+	}
+}
+
+
+// nsIDMapLines parses /proc/PID/uid_map or gid_map content into
+// "inside outside count" lines with single spaces.
+func nsIDMapLines(content string) []string {
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(content), "\n") {
+		out = append(out, strings.Join(strings.Fields(line), " "))
+	}
+	return out
+}
+
+func nsMapLines(maps []specs.LinuxIDMapping) []string {
+	var out []string
+	for _, m := range maps {
+		out = append(out, fmt.Sprintf("%d %d %d", m.ContainerID, m.HostID, m.Size))
+	}
+	return out
+}
+
+// TestUserNamespaceMappings checks that several uidMappings and
+// gidMappings lines are what the kernel reports in uid_map/gid_map, and
+// that the process's ids map through them: `id` inside, and the host's
+// view of the same process.
+func TestUserNamespaceMappings(t *testing.T) {
+	t.Parallel()
+	uidMaps := []specs.LinuxIDMapping{
+		{ContainerID: 0, HostID: 100000, Size: 1000},
+		{ContainerID: 1000, HostID: 201000, Size: 1},
+		{ContainerID: 2000, HostID: 300000, Size: 10},
+	}
+	gidMaps := []specs.LinuxIDMapping{
+		{ContainerID: 0, HostID: 110000, Size: 100},
+		{ContainerID: 100, HostID: 400000, Size: 65436},
+	}
+	setup := func(t *testing.T) (*env, *bundle) {
+		e := newEnv(t)
+		b := newBundle(t)
+		nsAddUserNS(b)
+		b.Spec.Linux.UIDMappings = uidMaps
+		b.Spec.Linux.GIDMappings = gidMaps
+		return e, b
+	}
+
+	t.Run("inside", func(t *testing.T) {
+		t.Parallel()
+		for _, u := range []struct {
+			uid, gid uint32
+			id       string
+		}{
+			{0, 0, "uid=0(root) gid=0(root)"},
+			{1000, 1000, "uid=1000(user) gid=1000(user)"},
+		} {
+			e, b := setup(t)
+			b.Spec.Process.User = specs.User{UID: u.uid, GID: u.gid}
+			out := e.runIn(b, `cat /proc/self/uid_map; echo --; cat /proc/self/gid_map; echo --; id`)
+			parts := strings.Split(out, "--\n")
+			if len(parts) != 3 {
+				t.Fatalf("unexpected output:\n%s", out)
+			}
+			if got, want := nsIDMapLines(parts[0]), nsMapLines(uidMaps); strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("uid_map:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if got, want := nsIDMapLines(parts[1]), nsMapLines(gidMaps); strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("gid_map:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if got := strings.TrimSpace(parts[2]); !strings.HasPrefix(got, u.id) {
+				t.Errorf("id: %q, want %q...", got, u.id)
+			}
+		}
+	})
+
+	t.Run("host view", func(t *testing.T) {
+		t.Parallel()
+		e, b := setup(t)
+		b.Spec.Process.User = specs.User{UID: 1000, GID: 1000}
+		_, pid := nsHuskHolder(t, e, b)
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := nsStatusField(t, string(status), "Uid"); got != "201000 201000 201000 201000" {
+			t.Errorf("host sees Uid: %s, want 201000 (container uid 1000 through the second line)", got)
+		}
+		if got := nsStatusField(t, string(status), "Gid"); got != "400900 400900 400900 400900" {
+			t.Errorf("host sees Gid: %s, want 400900 (container gid 1000 through the second line)", got)
+		}
+	})
+}
+
+// TestUserNamespaceRootfsOwnership: root in the container is host uid
+// 100000. A rootfs owned by 100000:100000 is its own (it can write, and
+// the file is 100000's on the host); the usual rootfs, owned by host root,
+// is nobody's inside and not writable.
+func TestUserNamespaceRootfsOwnership(t *testing.T) {
+	t.Parallel()
+	script := `stat -c '%u:%g' / /root; echo hello > /root/f && stat -c '%u:%g' /root/f`
+
+	t.Run("mapped owner", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		b := newBundle(t)
+		nsAddUserNS(b)
+		b.Spec.Root.Readonly = false
+		nsPrivateRootfs(t, b, 100000, 100000)
+		out := e.runIn(b, script)
+		if want := "0:0\n0:0\n0:0\n"; out != want {
+			t.Errorf("owners inside: %q, want %q", out, want)
+		}
+		var st syscall.Stat_t
+		if err := syscall.Stat(b.rootfs()+"/root/f", &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Uid != 100000 || st.Gid != 100000 {
+			t.Errorf("file written by container root is %d:%d on the host, want 100000:100000", st.Uid, st.Gid)
+		}
+	})
+
+	t.Run("host root owner", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		b := newBundle(t)
+		nsAddUserNS(b)
+		b.Spec.Root.Readonly = false
+		r, _ := nsRunScript(e, b, script)
+		if r.Code == 0 || r.Stdout != "65534:65534\n65534:65534\n" || !strings.Contains(r.Stderr, "ermission denied") {
+			t.Errorf("want unmapped owners shown as 65534 and the write refused; exit %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
+		}
+		if _, err := os.Stat(b.rootfs() + "/root/f"); err == nil {
+			t.Errorf("container root wrote into a directory of host root")
+		}
+	})
+}
+
+// TestUserNamespaceValidation: mapping errors are refused before anything
+// is made, naming the field.
+func TestUserNamespaceValidation(t *testing.T) {
+	t.Parallel()
+	maps := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	noRoot := []specs.LinuxIDMapping{{ContainerID: 1, HostID: 100000, Size: 65535}}
+	for _, tc := range []struct {
+		name       string
+		userNS     bool
+		uids, gids []specs.LinuxIDMapping
+		want       string
+	}{
+		{"user ns without mappings", true, nil, nil, "linux.uidMappings: required with a new user namespace"},
+		{"user ns without gid mappings", true, maps, nil, "linux.gidMappings: required with a new user namespace"},
+		{"mappings without user ns", false, maps, maps, "linux.uidMappings: given without a new user namespace"},
+		{"uid 0 not mapped", true, noRoot, maps, "linux.uidMappings: must map the container's root"},
+		{"gid 0 not mapped", true, maps, noRoot, "linux.gidMappings: must map the container's root"},
+		{"zero size", true, []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 0}}, maps, "linux.uidMappings[0].size: must be at least 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			b := newBundle(t)
+			if tc.userNS {
+				nsSet(b.Spec, specs.UserNamespace, "")
+			}
+			b.Spec.Linux.UIDMappings, b.Spec.Linux.GIDMappings = tc.uids, tc.gids
+			nsExpectSpecError(t, e, b, tc.want)
+		})
+	}
+}
