@@ -99,7 +99,6 @@ func TestNamespacesAbsentShared(t *testing.T) {
 	}
 }
 
-
 // nsIDMapLines parses /proc/PID/uid_map or gid_map content into
 // "inside outside count" lines with single spaces.
 func nsIDMapLines(content string) []string {
