@@ -3,6 +3,7 @@ package integration
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -431,6 +432,187 @@ func TestNamespacesJoinUser(t *testing.T) {
 			if got := nsNormalize(parts[2]); got != tc.want {
 				t.Errorf("timens_offsets: %q, want %q", got, tc.want)
 			}
+		})
+	}
+}
+
+// TestNamespacesJoinBadPath: a path that does not exist, one of another
+// namespace type and a file that is no namespace are refused, naming the
+// entry, and leave nothing behind.
+func TestNamespacesJoinBadPath(t *testing.T) {
+	t.Parallel()
+	notNS := t.TempDir() + "/plain"
+	if err := os.WriteFile(notNS, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ipcOfTest := fmt.Sprintf("/proc/%d/ns/ipc", os.Getpid())
+	userOfTest := fmt.Sprintf("/proc/%d/ns/user", os.Getpid())
+	for _, tc := range []struct {
+		name string
+		typ  specs.LinuxNamespaceType
+		path string
+		want string
+	}{
+		{"missing", specs.NetworkNamespace, "/proc/999999/ns/net", "/proc/999999/ns/net: no such file or directory"},
+		{"missing user", specs.UserNamespace, "/proc/999999/ns/user", "/proc/999999/ns/user: no such file or directory"},
+		{"missing mnt", specs.MountNamespace, "/proc/999999/ns/mnt", "/proc/999999/ns/mnt: no such file or directory"},
+		{"wrong type", specs.NetworkNamespace, ipcOfTest, ipcOfTest + ": is a ipc namespace, not network"},
+		{"wrong type pid", specs.PIDNamespace, ipcOfTest, ipcOfTest + ": is a ipc namespace, not pid"},
+		{"not a namespace", specs.UTSNamespace, notNS, notNS + ": not a namespace file"},
+		// Valid, but setns refuses it (EINVAL: one's own user namespace),
+		// so it fails in init, after cgroup and state dir were made.
+		{"setns refused", specs.UserNamespace, userOfTest, "joining namespaces: setns " + userOfTest + ": Invalid argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			b := newBundle(t)
+			if tc.typ == specs.UTSNamespace {
+				b.Spec.Hostname = ""
+			}
+			nsSet(b.Spec, tc.typ, tc.path)
+			want := fmt.Sprintf("linux.namespaces[%d].path: %s", nsIndex(t, b.Spec, tc.typ), tc.want)
+			if strings.HasPrefix(tc.want, "joining") {
+				want = tc.want
+			}
+			nsExpectSpecError(t, e, b, want)
+		})
+	}
+}
+
+// nsUptime parses the first field of /proc/uptime (boottime, in seconds).
+func nsUptime(t *testing.T, content string) float64 {
+	t.Helper()
+	f := strings.Fields(content)
+	if len(f) != 2 {
+		t.Fatalf("unexpected /proc/uptime %q", content)
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestTimeNamespaceOffsets: a new time namespace with linux.timeOffsets
+// shifts the container's boottime clock (/proc/uptime) by the offset, and
+// /proc/self/timens_offsets shows both offsets.
+func TestTimeNamespaceOffsets(t *testing.T) {
+	t.Parallel()
+	const boot, mono = 5000000, 86400 * 3
+	e := newEnv(t)
+	b := newBundle(t)
+	nsSet(b.Spec, specs.TimeNamespace, "")
+	b.Spec.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{
+		"boottime":  {Secs: boot},
+		"monotonic": {Secs: mono, Nanosecs: 500},
+	}
+	before, _ := os.ReadFile("/proc/uptime")
+	out := e.runIn(b, "cat /proc/uptime; cat /proc/self/timens_offsets")
+	after, _ := os.ReadFile("/proc/uptime")
+	lines := strings.SplitN(out, "\n", 2)
+	if len(lines) != 2 {
+		t.Fatalf("unexpected output %q", out)
+	}
+	inside := nsUptime(t, lines[0]) - boot
+	if lo, hi := nsUptime(t, string(before)), nsUptime(t, string(after)); inside < lo-1 || inside > hi+1 {
+		t.Errorf("container uptime %s minus the %d s offset = %.2f, want within host's [%.2f, %.2f]", lines[0], boot, inside, lo, hi)
+	}
+	if got, want := nsNormalize(lines[1]), fmt.Sprintf("monotonic %d 500\nboottime %d 0\n", mono, boot); got != want {
+		t.Errorf("timens_offsets: %q, want %q", got, want)
+	}
+}
+
+// TestTimeNamespaceValidation: offsets need a new time namespace, and
+// only the two clocks exist.
+func TestTimeNamespaceValidation(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		newTime bool
+		clock   string
+		want    string
+	}{
+		{"offsets without time ns", false, "boottime", "linux.timeOffsets: requires a new time namespace"},
+		{"unknown clock", true, "realtime", "linux.timeOffsets.realtime: unknown clock"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			b := newBundle(t)
+			if tc.newTime {
+				nsSet(b.Spec, specs.TimeNamespace, "")
+			}
+			b.Spec.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{tc.clock: {Secs: 100}}
+			nsExpectSpecError(t, e, b, tc.want)
+		})
+	}
+}
+
+// TestCgroupNamespace: with a cgroup namespace the container's cgroup is
+// its root ("0::/"); without, it sees its path in the host's hierarchy.
+func TestCgroupNamespace(t *testing.T) {
+	t.Parallel()
+	for _, withNS := range []bool{true, false} {
+		t.Run(fmt.Sprintf("cgroupns=%v", withNS), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			b := newBundle(t)
+			if !withNS {
+				nsRemove(b.Spec, specs.CgroupNamespace)
+			}
+			r, id := nsRunScript(e, b, `grep '^0::' /proc/self/cgroup`)
+			if r.Code != 0 {
+				t.Fatalf("container exited %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
+			}
+			want := "0::/\n"
+			if !withNS {
+				// The test runs at the root of its cgroup namespace.
+				want = "0::/husk/" + id + "\n"
+			}
+			if r.Stdout != want {
+				t.Errorf("/proc/self/cgroup: %q, want %q", r.Stdout, want)
+			}
+		})
+	}
+}
+
+// TestHostnameDomainname: a new uts namespace gets hostname and
+// domainname, the host's are untouched; without one, both are refused.
+func TestHostnameDomainname(t *testing.T) {
+	t.Parallel()
+	hostBefore, _ := os.ReadFile("/proc/sys/kernel/hostname")
+	domainBefore, _ := os.ReadFile("/proc/sys/kernel/domainname")
+
+	t.Run("new uts", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		b := newBundle(t)
+		b.Spec.Hostname = "box-one"
+		b.Spec.Domainname = "example.test"
+		out := e.runIn(b, "hostname; cat /proc/sys/kernel/domainname")
+		if out != "box-one\nexample.test\n" {
+			t.Errorf("hostname and domainname inside: %q", out)
+		}
+		hostAfter, _ := os.ReadFile("/proc/sys/kernel/hostname")
+		domainAfter, _ := os.ReadFile("/proc/sys/kernel/domainname")
+		if string(hostAfter) != string(hostBefore) || string(domainAfter) != string(domainBefore) {
+			t.Errorf("host's names changed: %q %q → %q %q", hostBefore, domainBefore, hostAfter, domainAfter)
+		}
+	})
+	for _, tc := range []struct {
+		name, hostname, domainname, want string
+	}{
+		{"hostname without uts", "box-two", "", "hostname: setting the hostname requires a new uts namespace"},
+		{"domainname without uts", "", "example.test", "domainname: setting the domain name requires a new uts namespace"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			b := newBundle(t)
+			nsRemove(b.Spec, specs.UTSNamespace)
+			b.Spec.Hostname, b.Spec.Domainname = tc.hostname, tc.domainname
+			nsExpectSpecError(t, e, b, tc.want)
 		})
 	}
 }
