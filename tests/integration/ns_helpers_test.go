@@ -3,7 +3,6 @@ package integration
 import (
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -273,7 +272,13 @@ func nsHusk(e *env, extra []*os.File, envv []string, args ...string) result {
 // without failing on a non-zero status; the container must leave nothing.
 func nsRunScript(e *env, b *bundle, script string) (result, string) {
 	e.t.Helper()
-	b.Spec.Process.Args = []string{"sh", "-c", script}
+	return nsRunArgs(e, b, "sh", "-c", script)
+}
+
+// nsRunArgs is nsRunScript for any process.args.
+func nsRunArgs(e *env, b *bundle, args ...string) (result, string) {
+	e.t.Helper()
+	b.Spec.Process.Args = args
 	b.save()
 	id := newID(e.t)
 	r := e.husk("run", "--bundle", b.Dir, id)
@@ -306,14 +311,4 @@ func nsStatusField(t *testing.T, status, key string) string {
 	}
 	t.Fatalf("no %s: line in status:\n%s", key, status)
 	return ""
-}
-
-// nsReadAll drains r in the background; the result is ready on the channel.
-func nsReadAll(r io.Reader) <-chan string {
-	c := make(chan string, 1)
-	go func() {
-		data, _ := io.ReadAll(r)
-		c <- string(data)
-	}()
-	return c
 }
