@@ -260,7 +260,7 @@ func TestUserNamespaceValidation(t *testing.T) {
 				nsSet(b.Spec, specs.UserNamespace, "")
 			}
 			b.Spec.Linux.UIDMappings, b.Spec.Linux.GIDMappings = tc.uids, tc.gids
-			nsExpectSpecError(t, e, b, tc.want)
+			nsExpectFailure(t, e, b, tc.want)
 		})
 	}
 }
@@ -475,7 +475,7 @@ func TestNamespacesJoinBadPath(t *testing.T) {
 			if strings.HasPrefix(tc.want, "joining") {
 				want = tc.want
 			}
-			nsExpectSpecError(t, e, b, want)
+			nsExpectFailure(t, e, b, want)
 		})
 	}
 }
@@ -544,7 +544,7 @@ func TestTimeNamespaceValidation(t *testing.T) {
 				nsSet(b.Spec, specs.TimeNamespace, "")
 			}
 			b.Spec.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{tc.clock: {Secs: 100}}
-			nsExpectSpecError(t, e, b, tc.want)
+			nsExpectFailure(t, e, b, tc.want)
 		})
 	}
 }
@@ -612,7 +612,7 @@ func TestHostnameDomainname(t *testing.T) {
 			b := newBundle(t)
 			nsRemove(b.Spec, specs.UTSNamespace)
 			b.Spec.Hostname, b.Spec.Domainname = tc.hostname, tc.domainname
-			nsExpectSpecError(t, e, b, tc.want)
+			nsExpectFailure(t, e, b, tc.want)
 		})
 	}
 }

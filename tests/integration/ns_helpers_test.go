@@ -286,15 +286,21 @@ func nsRunArgs(e *env, b *bundle, args ...string) (result, string) {
 	return r, id
 }
 
-// nsExpectSpecError runs b (as saved) with `husk run`, expects it to fail
+// nsExpectFailure runs b (as saved) with `husk run`, expects it to fail
 // with want in stderr, and checks that nothing was left behind.
-func nsExpectSpecError(t *testing.T, e *env, b *bundle, want string) {
+func nsExpectFailure(t *testing.T, e *env, b *bundle, want string) {
+	t.Helper()
+	nsExpectFailureOf(t, e, b, "run", want)
+}
+
+// nsExpectFailureOf is nsExpectFailure for `husk create` or `husk run`.
+func nsExpectFailureOf(t *testing.T, e *env, b *bundle, command, want string) {
 	t.Helper()
 	b.save()
 	id := newID(t)
-	r := e.husk("run", "--bundle", b.Dir, id)
+	r := e.husk(command, "--bundle", b.Dir, id)
 	if r.Code == 0 || !strings.Contains(r.Stderr, want) {
-		t.Errorf("husk run: exit %d, want failure with %q\nstdout: %s\nstderr: %s", r.Code, want, r.Stdout, r.Stderr)
+		t.Errorf("husk %s: exit %d, want failure with %q\nstdout: %s\nstderr: %s", command, r.Code, want, r.Stdout, r.Stderr)
 	}
 	e.checkGone(id, b)
 }
