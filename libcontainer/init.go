@@ -131,6 +131,11 @@ func runInit(conn syncConn) (int, error) {
 	if err := step("preparing rootfs", prepareRootfs(b)); err != nil {
 		return -1, err
 	}
+	// Before finishRootfs: root.readonly would make a missing cwd
+	// impossible to create.
+	if err := step("creating cwd", os.MkdirAll(spec.Process.Cwd, 0o755)); err != nil {
+		return -1, err
+	}
 	if err := finishRootfs(spec); err != nil {
 		return -1, err
 	}
@@ -228,16 +233,13 @@ type execProcess struct {
 }
 
 // prepareProcess does everything for process that can fail, before ready,
-// so that failures reach the caller of create: cwd, rlimits, user and
-// capabilities, and finding the executable as the container's user.
+// so that failures reach the caller of create: rlimits, user and
+// capabilities, cwd, and finding the executable as the container's user.
 func prepareProcess(b *bootstrap, warn func(string)) (*execProcess, error) {
 	p := b.Spec.Process
 	env := append(append([]string{}, p.Env...), b.Env...)
 	if envValue(env, "HOME") == "" {
 		env = append(env, "HOME="+homeDir(p.User.UID))
-	}
-	if err := step("creating cwd", os.MkdirAll(p.Cwd, 0o755)); err != nil {
-		return nil, err
 	}
 	if err := step("setting rlimits", setRlimits(p.Rlimits)); err != nil {
 		return nil, err

@@ -158,12 +158,16 @@ func timeOffsets(offsets map[string]specs.LinuxTimeOffset) []byte {
 
 // writeTimeOffsets sets the clocks of the calling thread's new time
 // namespace. time_namespaces(7): offsets can be written only before the
-// first process enters the namespace.
+// first process enters the namespace. timens_offsets exists only at the
+// top level of /proc/PID (not under task/, so not in /proc/thread-self),
+// and /proc/self is the thread group leader, which did not unshare: the
+// thread is named by its tid, which /proc resolves to that thread.
 func writeTimeOffsets(offsets []byte) error {
 	if len(offsets) == 0 {
 		return nil
 	}
-	if err := os.WriteFile("/proc/thread-self/timens_offsets", offsets, 0); err != nil {
+	path := fmt.Sprintf("/proc/%d/timens_offsets", unix.Gettid())
+	if err := os.WriteFile(path, offsets, 0); err != nil {
 		return fmt.Errorf("writing time offsets %q: %w", offsets, err)
 	}
 	return nil

@@ -113,6 +113,13 @@ func (c syncConn) recv() (message, error) {
 		if err == unix.EINTR {
 			continue
 		}
+		// A peer that exits with a packet of ours unread (init failing in
+		// the nsenter constructor, before reading bootstrap) resets the
+		// connection. The error is reported once, ahead of the packets it
+		// sent before exiting: read on to get its reason.
+		if err == unix.ECONNRESET {
+			continue
+		}
 		if err != nil {
 			return message{}, os.NewSyscallError("recvmsg", err)
 		}
