@@ -38,12 +38,15 @@ func prepareRootfs(b *bootstrap) error {
 			return err
 		}
 	}
-	if err := enterRoot(b.Rootfs, b.NoPivot); err != nil {
-		return err
-	}
-	// Propagation of the new "/" is applied after pivot_root, so that a
-	// shared rootfs never propagates the container's own mounts to the host.
-	if p := propagationFlags[spec.Linux.RootfsPropagation]; p != 0 && p&unix.MS_PRIVATE == 0 {
+	return enterRoot(b.Rootfs, b.NoPivot)
+}
+
+// setFinalPropagation applies linux.rootfsPropagation to the new "/". It
+// runs after pivot_root, so that a shared rootfs never propagates the
+// container's own mounts to the host, and last, because an unbindable
+// tree could no longer be bound for masked and read-only paths.
+func setFinalPropagation(propagation string) error {
+	if p := propagationFlags[propagation]; p != 0 && p&unix.MS_PRIVATE == 0 {
 		if err := unix.Mount("", "/", "", p, ""); err != nil {
 			return &mountError{op: "setting propagation", target: "/", err: err}
 		}
@@ -60,7 +63,9 @@ func prepareRootfs(b *bootstrap) error {
 // shared parent.
 func setRootPropagation(rootfs, propagation string) error {
 	flag := uintptr(unix.MS_SLAVE | unix.MS_REC)
-	if p, ok := propagationFlags[propagation]; ok {
+	// An unbindable mount cannot be bound: rootfs is bound onto itself
+	// first, and "/" made unbindable after pivot_root.
+	if p, ok := propagationFlags[propagation]; ok && p&unix.MS_UNBINDABLE == 0 {
 		flag = p
 	}
 	if err := unix.Mount("", "/", "", flag, ""); err != nil {
