@@ -95,10 +95,13 @@ func parseMountOptions(options []string) (mountOpts, error) {
 				o.recAtime = &mode
 				continue
 			}
+			// The last of rro/rrw (and the like) wins, as for ro/rw.
 			if a.clear {
 				o.recClear |= a.attr
+				o.recSet &^= a.attr
 			} else {
 				o.recSet |= a.attr
+				o.recClear &^= a.attr
 			}
 			continue
 		}
