@@ -203,7 +203,7 @@ func joinSessionKeyring(id string) error {
 }
 
 // finishRootfs applies what is done on the container's own "/": hostname,
-// sysctls, read-only and masked paths, root.readonly.
+// sysctls, read-only and masked paths, root.readonly, rootfsPropagation.
 func finishRootfs(spec *specs.Spec) error {
 	if err := step("setting hostname", setHostnames(spec)); err != nil {
 		return err
@@ -218,9 +218,11 @@ func finishRootfs(spec *specs.Spec) error {
 		return err
 	}
 	if spec.Root.Readonly {
-		return step("read-only root", remountRootReadonly())
+		if err := step("read-only root", remountRootReadonly()); err != nil {
+			return err
+		}
 	}
-	return nil
+	return step("setting rootfs propagation", setFinalPropagation(spec.Linux.RootfsPropagation))
 }
 
 // execProcess is the resolved entrypoint, ready to execve.

@@ -95,10 +95,13 @@ func parseMountOptions(options []string) (mountOpts, error) {
 				o.recAtime = &mode
 				continue
 			}
+			// The last of rro/rrw (and the like) wins, as for ro/rw.
 			if a.clear {
 				o.recClear |= a.attr
+				o.recSet &^= a.attr
 			} else {
 				o.recSet |= a.attr
+				o.recClear &^= a.attr
 			}
 			continue
 		}
@@ -179,9 +182,19 @@ func openInRoot(root *os.File, path string, flags int) (*os.File, error) {
 	}
 }
 
+// maxLinks bounds how many dangling symlinks creating one path may
+// follow (the kernel's own limit), so a loop fails instead of recursing.
+const maxLinks = 40
+
 // mkdirInRoot creates path and its missing parents inside root, each
 // component resolved in root, and returns the final directory (O_PATH).
+// A symlink on the way whose target is missing gets its target created,
+// resolved in root like the rest (as runc's MkdirAllInRoot does).
 func mkdirInRoot(root *os.File, path string, mode uint32) (*os.File, error) {
+	return mkdirInRootLinks(root, path, mode, 0)
+}
+
+func mkdirInRootLinks(root *os.File, path string, mode uint32, links int) (*os.File, error) {
 	f, err := openInRoot(root, path, unix.O_PATH|unix.O_DIRECTORY)
 	if err == nil || !errors.Is(err, unix.ENOENT) {
 		return f, err
@@ -196,8 +209,11 @@ func mkdirInRoot(root *os.File, path string, mode uint32) (*os.File, error) {
 			return nil, err
 		}
 		err = unix.Mkdirat(int(dir.Fd()), part, mode)
+		if err == unix.EEXIST {
+			err = mkdirLinkTarget(root, dir, parent, part, mode, links)
+		}
 		dir.Close()
-		if err != nil && err != unix.EEXIST {
+		if err != nil {
 			return nil, &os.PathError{Op: "mkdir", Path: parent + part, Err: err}
 		}
 		parent = strings.TrimSuffix(parent, "/") + "/" + part + "/"
@@ -205,9 +221,49 @@ func mkdirInRoot(root *os.File, path string, mode uint32) (*os.File, error) {
 	return openInRoot(root, path, unix.O_PATH|unix.O_DIRECTORY)
 }
 
+// mkdirLinkTarget is called for an existing entry name in dir (at path
+// parent): if it is a symlink, its target is created as a directory.
+func mkdirLinkTarget(root, dir *os.File, parent, name string, mode uint32, links int) error {
+	target, ok, err := linkTarget(dir, parent, name, links)
+	if !ok {
+		return err
+	}
+	f, err := mkdirInRootLinks(root, target, mode, links+1)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// linkTarget returns the target of the symlink name in dir (at path
+// parent) as a path for openInRoot, or ok false if name is no symlink.
+func linkTarget(dir *os.File, parent, name string, links int) (string, bool, error) {
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(int(dir.Fd()), name, buf)
+	if err == unix.EINVAL {
+		return "", false, nil // not a symlink
+	}
+	if err != nil {
+		return "", false, err
+	}
+	if links >= maxLinks {
+		return "", false, unix.ELOOP
+	}
+	target := string(buf[:n])
+	if !strings.HasPrefix(target, "/") {
+		target = strings.TrimSuffix(parent, "/") + "/" + target
+	}
+	return target, true, nil
+}
+
 // createFileInRoot makes sure path exists as a file (a bind target for a
-// file source) and returns it (O_PATH).
+// file source) and returns it (O_PATH). If path is a symlink whose target
+// is missing, the target is created, resolved in root.
 func createFileInRoot(root *os.File, path string) (*os.File, error) {
+	return createFileInRootLinks(root, path, 0)
+}
+
+func createFileInRootLinks(root *os.File, path string, links int) (*os.File, error) {
 	f, err := openInRoot(root, path, unix.O_PATH)
 	if err == nil || !errors.Is(err, unix.ENOENT) {
 		return f, err
@@ -217,6 +273,24 @@ func createFileInRoot(root *os.File, path string) (*os.File, error) {
 		return nil, err
 	}
 	fd, err := unix.Openat(dfd, base, unix.O_CREAT|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err == unix.ELOOP {
+		dir, _ := splitPath(path)
+		d := os.NewFile(uintptr(dfd), dir)
+		target, ok, lerr := linkTarget(d, dir, base, links)
+		d.Close()
+		if !ok {
+			if lerr == nil {
+				lerr = err
+			}
+			return nil, &os.PathError{Op: "create", Path: path, Err: lerr}
+		}
+		f, err := createFileInRootLinks(root, target, links+1)
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
+		return openInRoot(root, path, unix.O_PATH)
+	}
 	unix.Close(dfd)
 	if err != nil && err != unix.EEXIST {
 		return nil, &os.PathError{Op: "create", Path: path, Err: err}

@@ -38,12 +38,15 @@ func prepareRootfs(b *bootstrap) error {
 			return err
 		}
 	}
-	if err := enterRoot(b.Rootfs, b.NoPivot); err != nil {
-		return err
-	}
-	// Propagation of the new "/" is applied after pivot_root, so that a
-	// shared rootfs never propagates the container's own mounts to the host.
-	if p := propagationFlags[spec.Linux.RootfsPropagation]; p != 0 && p&unix.MS_PRIVATE == 0 {
+	return enterRoot(b.Rootfs, b.NoPivot)
+}
+
+// setFinalPropagation applies linux.rootfsPropagation to the new "/". It
+// runs after pivot_root, so that a shared rootfs never propagates the
+// container's own mounts to the host, and last, because an unbindable
+// tree could no longer be bound for masked and read-only paths.
+func setFinalPropagation(propagation string) error {
+	if p := propagationFlags[propagation]; p != 0 && p&unix.MS_PRIVATE == 0 {
 		if err := unix.Mount("", "/", "", p, ""); err != nil {
 			return &mountError{op: "setting propagation", target: "/", err: err}
 		}
@@ -53,40 +56,49 @@ func prepareRootfs(b *bootstrap) error {
 
 // setRootPropagation makes the whole mount tree a slave of the host's (or
 // what linux.rootfsPropagation asks), so nothing the container mounts
-// reaches the host. A shared tree needs rootfs's parent mount private,
-// because pivot_root refuses shared mounts.
+// reaches the host. If rootfs's parent mount is still shared (a shared or
+// non-recursive propagation, and a bundle on a shared mount, as "/" is
+// under systemd), it is made private: the bind of rootfs and every mount
+// on it would otherwise propagate to the host, and pivot_root refuses a
+// shared parent.
 func setRootPropagation(rootfs, propagation string) error {
 	flag := uintptr(unix.MS_SLAVE | unix.MS_REC)
-	if p, ok := propagationFlags[propagation]; ok {
+	// An unbindable mount cannot be bound: rootfs is bound onto itself
+	// first, and "/" made unbindable after pivot_root.
+	if p, ok := propagationFlags[propagation]; ok && p&unix.MS_UNBINDABLE == 0 {
 		flag = p
 	}
 	if err := unix.Mount("", "/", "", flag, ""); err != nil {
 		return &mountError{op: "setting propagation", target: "/", err: err}
 	}
-	if flag&unix.MS_SHARED == 0 {
-		return nil
-	}
-	parent, err := mountPointOf(rootfs)
+	parent, err := mountOf(rootfs)
 	if err != nil {
 		return err
 	}
-	if err := unix.Mount("", parent, "", unix.MS_PRIVATE, ""); err != nil {
-		return &mountError{op: "making rootfs parent private", target: parent, err: err}
+	if !strings.Contains(parent.Optional, "shared:") {
+		return nil
+	}
+	if err := unix.Mount("", parent.Mountpoint, "", unix.MS_PRIVATE, ""); err != nil {
+		return &mountError{op: "making rootfs parent private", target: parent.Mountpoint, err: err}
 	}
 	return nil
 }
 
-// mountPointOf returns the mount point of the mount holding path.
-func mountPointOf(path string) (string, error) {
+// mountOf returns the mount holding path (the topmost at the deepest
+// mount point above it).
+func mountOf(path string) (*mountinfo.Info, error) {
 	mounts, err := mountinfo.GetMounts(mountinfo.ParentsFilter(path))
 	if err != nil {
-		return "", fmt.Errorf("reading mountinfo: %w", err)
+		return nil, fmt.Errorf("reading mountinfo: %w", err)
 	}
-	best := "/"
+	var best *mountinfo.Info
 	for _, m := range mounts {
-		if len(m.Mountpoint) > len(best) {
-			best = m.Mountpoint
+		if best == nil || len(m.Mountpoint) >= len(best.Mountpoint) {
+			best = m
 		}
+	}
+	if best == nil {
+		return nil, fmt.Errorf("no mount holds %s", path)
 	}
 	return best, nil
 }
