@@ -78,8 +78,21 @@ func reexecInit(syncFD int, conn syncConn) error {
 	cmd.ExtraFiles = files
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: uintptr(flags) &^ unix.CLONE_NEWTIME}
 	newTime := flags&unix.CLONE_NEWTIME != 0
-	offsets := []byte(os.Getenv(timeOffsetsEnv))
-	if err := onNamespaceThread(nil, newTime, offsets, cmd.Start); err != nil {
+	start := cmd.Start
+	if newTime {
+		// The parent writes the offsets of the thread's new time
+		// namespace (see initProcess.writeTimeOffsets), then we clone.
+		start = func() error {
+			if err := conn.send(message{Type: msgTimens}); err != nil {
+				return err
+			}
+			if m, err := conn.recv(); err != nil || m.Type != msgTimens {
+				return fmt.Errorf("waiting for time offsets: %v %v", m.Type, err)
+			}
+			return cmd.Start()
+		}
+	}
+	if err := onNamespaceThread(nil, newTime, nil, start); err != nil {
 		return step("starting init in new namespaces", err)
 	}
 	if err := conn.send(message{Type: msgPid, Pid: cmd.Process.Pid}); err != nil {

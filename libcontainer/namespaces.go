@@ -142,10 +142,6 @@ func setnsPath(path string, flag uintptr) error {
 // timeClocks maps linux.timeOffsets keys to the clock ids timens_offsets takes.
 var timeClocks = map[string]int{"monotonic": unix.CLOCK_MONOTONIC, "boottime": unix.CLOCK_BOOTTIME}
 
-// timeOffsetsEnv carries timens_offsets content to an init that must
-// write them itself (see reexecInit).
-const timeOffsetsEnv = "_HUSK_TIME_OFFSETS"
-
 // timeOffsets renders linux.timeOffsets as /proc/PID/timens_offsets takes
 // them: one "clock-id secs nanosecs" line per clock.
 func timeOffsets(offsets map[string]specs.LinuxTimeOffset) []byte {

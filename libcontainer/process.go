@@ -26,6 +26,11 @@ type initProcess struct {
 	// proc is the container's init: cmd.Process, or the process that
 	// one forked into a new pid namespace (see reexecInit).
 	proc *os.Process
+	// pending is the bootstrap, held back until the intermediate init of
+	// the reexec path has handed over to the real one.
+	pending *bootstrap
+	// offsets are timens_offsets the parent writes for the intermediate.
+	offsets []byte
 }
 
 // startInit clones `husk init` into the container's namespaces and cgroup
@@ -70,6 +75,7 @@ func startInit(b *bootstrap, opts *CreateOpts, cg *cgroups.Manager, execListener
 	attr := cmd.SysProcAttr
 	cloneFlags := plan.newFlags &^ unix.CLONE_NEWTIME
 	newTime := plan.isNew(specs.TimeNamespace)
+	reexec := false
 	if plan.needsNsenter() {
 		var lines []string
 		for _, t := range joinOrder {
@@ -77,11 +83,10 @@ func startInit(b *bootstrap, opts *CreateOpts, cg *cgroups.Manager, execListener
 				lines = append(lines, fmt.Sprintf("j %x %s", nsKinds[t].flag, path))
 			}
 		}
-		if plan.join[specs.UserNamespace] != "" && plan.newFlags != 0 {
+		if reexec = plan.join[specs.UserNamespace] != "" && plan.newFlags != 0; reexec {
 			// New namespaces must belong to the joined user namespace, so
 			// init, once inside it, clones the real init with them.
-			cmd.Env = append(cmd.Env, reexecEnv+"="+strconv.FormatUint(uint64(plan.newFlags), 16),
-				timeOffsetsEnv+"="+string(timeOffsets(spec.Linux.TimeOffsets)))
+			cmd.Env = append(cmd.Env, reexecEnv+"="+strconv.FormatUint(uint64(plan.newFlags), 16))
 			cloneFlags, newTime = 0, false
 		}
 		cmd.Env = append(cmd.Env, nsenterEnv+"="+strings.Join(lines, "\n"))
@@ -101,6 +106,10 @@ func startInit(b *bootstrap, opts *CreateOpts, cg *cgroups.Manager, execListener
 		return nil, fmt.Errorf("starting container init: %w", err)
 	}
 	p := &initProcess{cmd: cmd, conn: syncConn{parentSync}, proc: cmd.Process}
+	if reexec {
+		p.pending, p.offsets = b, timeOffsets(spec.Linux.TimeOffsets)
+		return p, nil
+	}
 	if err := p.conn.send(message{Type: msgBootstrap, Bootstrap: b}); err != nil {
 		p.kill()
 		return nil, err
@@ -133,6 +142,10 @@ func (p *initProcess) waitReady(logf func(level, msg string)) error {
 			}
 		case msgReady:
 			return nil
+		case msgTimens:
+			if err := p.writeTimeOffsets(); err != nil {
+				return err
+			}
 		case msgPid:
 			// The intermediate init handed over to the real one.
 			if err := p.adoptInit(m.Pid); err != nil {
@@ -155,7 +168,40 @@ func (p *initProcess) adoptInit(pid int) error {
 		return err
 	}
 	p.proc = proc
+	if b := p.pending; b != nil {
+		p.pending = nil
+		return p.conn.send(message{Type: msgBootstrap, Bootstrap: b})
+	}
 	return nil
+}
+
+// writeTimeOffsets writes the offsets of the time namespace the
+// intermediate init created, on its behalf: inside the joined user
+// namespace it cannot open its own /proc files (they belong to host root
+// once it changed credentials). The thread that unshared is the one
+// whose time_for_children differs from its time namespace.
+func (p *initProcess) writeTimeOffsets() error {
+	pid := p.cmd.Process.Pid
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		dir := fmt.Sprintf("/proc/%d/task/%s/ns/", pid, t.Name())
+		cur, err1 := os.Readlink(dir + "time")
+		next, err2 := os.Readlink(dir + "time_for_children")
+		if err1 != nil || err2 != nil || cur == next {
+			continue
+		}
+		if len(p.offsets) > 0 {
+			name := "/proc/" + t.Name() + "/timens_offsets"
+			if err := os.WriteFile(name, p.offsets, 0); err != nil {
+				return fmt.Errorf("writing time offsets %q to %s: %w", p.offsets, name, err)
+			}
+		}
+		return p.conn.send(message{Type: msgTimens})
+	}
+	return errors.New("writing time offsets: no thread of init has a new time namespace")
 }
 
 // exitError describes an init that went away without reporting why.

@@ -71,6 +71,9 @@ func setRootPropagation(rootfs, propagation string) error {
 	if err := unix.Mount("", "/", "", flag, ""); err != nil {
 		return &mountError{op: "setting propagation", target: "/", err: err}
 	}
+	if flag&unix.MS_REC != 0 && flag&unix.MS_SHARED == 0 {
+		return nil // no mount is shared any more: no need to read mountinfo
+	}
 	parent, err := mountOf(rootfs)
 	if err != nil {
 		return err

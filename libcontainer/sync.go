@@ -15,10 +15,14 @@ import (
 //
 //	step  direction       message   meaning
 //	1     init → parent   (error)   the nsenter constructor failed to join
-//	1a    init → parent   pid       only after joining a user namespace with
-//	                                a new pid namespace: init forked the real
-//	                                init (pid 1 there) and exits; this is its
-//	                                host pid, and the rest comes from it
+//	1a    init ↔ parent   timens    only on the reexec path (a joined user
+//	                                namespace plus new ones) with a new time
+//	                                namespace: init asks, the parent writes
+//	                                its timens_offsets and answers timens
+//	1b    init → parent   pid       only on the reexec path: init cloned the
+//	                                real init into the new namespaces and
+//	                                exits; this is its pid, and the parent
+//	                                sends bootstrap only now, to the real one
 //	2     parent → init   bootstrap everything init needs: spec, rootfs, fds
 //	3     init → parent   log       zero or more warnings/debug lines
 //	4     init → parent   ready     rootfs pivoted, user set, entrypoint found;
@@ -39,6 +43,7 @@ const (
 	msgReady     = "ready"
 	msgError     = "error"
 	msgPid       = "pid"
+	msgTimens    = "timens"
 )
 
 // message is the one envelope every packet uses.
