@@ -437,3 +437,127 @@ func TestCgroupPaths(t *testing.T) {
 		})
 	}
 }
+
+// TestCgroupCPUEffect: cpu.max caps a busy loop's CPU time, and
+// cpuset.cpus is the CPU list the kernel lets the process run on.
+func TestCgroupCPUEffect(t *testing.T) {
+	requireV2(t)
+	e := newEnv(t)
+	b := newBundle(t)
+	b.Spec.Linux.Resources = &specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: i64(10000), Period: u64(100000), Cpus: "0"}}
+	out := bindOut(t, b)
+	id := e.startDetached(b, "sh", "-c", "grep Cpus_allowed_list /proc/self/status > /out/cpus; while :; do :; done")
+	usage := func() uint64 {
+		for _, line := range strings.Split(readCgroup(t, id, "cpu.stat"), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "usage_usec" {
+				n, _ := strconv.ParseUint(f[1], 10, 64)
+				return n
+			}
+		}
+		return 0
+	}
+	time.Sleep(time.Second)
+	u1, t1 := usage(), time.Now()
+	time.Sleep(3 * time.Second)
+	u2, t2 := usage(), time.Now()
+	share := float64(u2-u1) / float64(t2.Sub(t1).Microseconds())
+	if share > 0.2 {
+		t.Errorf("cpu.max 10%%: the loop used %.0f%% of a CPU", share*100)
+	}
+	if share == 0 {
+		t.Errorf("the loop did not run at all")
+	}
+	cpus, _ := os.ReadFile(filepath.Join(out, "cpus"))
+	if f := strings.Fields(string(cpus)); len(f) != 2 || f[1] != "0" {
+		t.Errorf("cpuset.cpus=0: inside, %q", cpus)
+	}
+}
+
+// TestCgroupIO: weight and throttles reach io.weight and io.max for a
+// real block device (a RAM disk the VM's kernel makes with brd), and a
+// read throttle slows reads from inside.
+func TestCgroupIO(t *testing.T) {
+	requireV2(t)
+	if os.Getenv("VMRUN") == "" {
+		t.Skip("loads the brd module: runs only in the throwaway VM")
+	}
+	if _, err := os.Stat("/dev/ram0"); err != nil {
+		if out, err := exec.Command("modprobe", "brd", "rd_nr=1", "rd_size=8192").CombinedOutput(); err != nil {
+			t.Skipf("no RAM disk: modprobe brd: %v %s", err, out)
+		}
+	}
+	var st struct{ major, minor int64 }
+	fmt.Sscanf(strings.TrimSpace(readSysfs(t, "/sys/block/ram0/dev")), "%d:%d", &st.major, &st.minor)
+	dev := specs.LinuxBlockIODevice{Major: st.major, Minor: st.minor}
+	e := newEnv(t)
+	b := newBundle(t)
+	b.Spec.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/ram0", Type: "b", Major: st.major, Minor: st.minor}}
+	b.Spec.Linux.Resources = &specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{
+		Weight:                  u16p(500),
+		ThrottleReadBpsDevice:   []specs.LinuxThrottleDevice{{LinuxBlockIODevice: dev, Rate: 1 << 20}},
+		ThrottleWriteIOPSDevice: []specs.LinuxThrottleDevice{{LinuxBlockIODevice: dev, Rate: 100}},
+	}}
+	out := bindOut(t, b)
+	id := e.startDetached(b, "sh", "-c", "s=$(date +%s); dd if=/dev/ram0 of=/dev/null bs=64k count=48 iflag=direct 2>/dev/null; echo $(( $(date +%s) - s )) > /out/secs; sleep 1000")
+	maxLine := readCgroup(t, id, "io.max")
+	want := fmt.Sprintf("%d:%d rbps=1048576 wbps=max riops=max wiops=100", st.major, st.minor)
+	if maxLine != want {
+		t.Errorf("io.max = %q, want %q", maxLine, want)
+	}
+	if w := readCgroup(t, id, "io.weight"); !strings.Contains(w, "default 4950") {
+		if bfq, err := os.ReadFile(filepath.Join(cgroupDir(id), "io.bfq.weight")); err != nil || !strings.Contains(string(bfq), "500") {
+			t.Errorf("io.weight = %q (io.bfq.weight %q), want 4950 (500 converted) or bfq 500", w, bfq)
+		}
+	}
+	if !waitFor(60*time.Second, func() bool { _, err := os.Stat(filepath.Join(out, "secs")); return err == nil }) {
+		t.Fatal("dd did not finish")
+	}
+	secs, _ := os.ReadFile(filepath.Join(out, "secs"))
+	if n, _ := strconv.Atoi(strings.TrimSpace(string(secs))); n < 2 {
+		t.Errorf("reading 3 MiB at 1 MiB/s took %s s", strings.TrimSpace(string(secs)))
+	}
+}
+
+func readSysfs(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// TestCgroupRdmaUnknownDevice: an rdma limit for a device this host lacks
+// is refused by the kernel, and the error names the field.
+func TestCgroupRdmaUnknownDevice(t *testing.T) {
+	requireV2(t)
+	e := newEnv(t)
+	b := newBundle(t)
+	n := uint32(4)
+	b.Spec.Linux.Resources = &specs.LinuxResources{Rdma: map[string]specs.LinuxRdma{"husk_nodev0": {HcaHandles: &n}}}
+	b.save()
+	id := newID(t)
+	r := e.husk("run", "--bundle", b.Dir, id)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "linux.resources.rdma.husk_nodev0") || !strings.Contains(r.Stderr, "hca_handle=4 hca_object=max") {
+		t.Errorf("exit %d, stderr %q", r.Code, r.Stderr)
+	}
+	e.checkGone(id, b)
+}
+
+// TestCgroupV1OnlyHost: without any cgroup2 mount (a v1-only host, made
+// here in a private mount namespace by hiding the host's cgroup2 mount),
+// create fails with one clear line.
+func TestCgroupV1OnlyHost(t *testing.T) {
+	requireHybrid(t)
+	e := newEnv(t)
+	b := newBundle(t)
+	b.save()
+	id := newID(t)
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c",
+		`umount -l /sys/fs/cgroup/unified && exec "$0" --root "$1" run --bundle "$2" "$3"`, huskBin, e.root, b.Dir, id)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no cgroup v2 hierarchy") || strings.Count(strings.TrimSpace(string(out)), "\n") != 0 {
+		t.Errorf("err %v, output %q", err, out)
+	}
+	e.checkGone(id, b)
+}
