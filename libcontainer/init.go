@@ -236,7 +236,7 @@ func prepareProcess(b *bootstrap, warn func(string)) (*execProcess, error) {
 	if envValue(env, "HOME") == "" {
 		env = append(env, "HOME="+homeDir(p.User.UID))
 	}
-	if err := step("creating cwd", os.MkdirAll(p.Cwd, 0o755)); err != nil {
+	if err := step("creating cwd "+p.Cwd, os.MkdirAll(p.Cwd, 0o755)); err != nil {
 		return nil, err
 	}
 	if err := step("setting rlimits", setRlimits(p.Rlimits)); err != nil {
