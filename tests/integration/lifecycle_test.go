@@ -89,12 +89,13 @@ func TestLifecycleCreateIsReadyStartRuns(t *testing.T) {
 	}
 
 	lcMust(e, "start", id)
+	// start returns once the entrypoint is exec'd, not merely requested.
+	if cmd := lcCmdline(pid); !strings.HasPrefix(cmd, "sh -c touch") {
+		t.Errorf("right after start, init runs %q, want the entrypoint", cmd)
+	}
 	lcWaitFile(t, filepath.Join(tmp, "ran"))
 	if st := lcState(e, id); st["status"] != "running" || int(st["pid"].(float64)) != pid {
 		t.Errorf("after start: status %v pid %v, want running %d", st["status"], st["pid"], pid)
-	}
-	if cmd := lcCmdline(pid); !strings.HasPrefix(cmd, "sh -c touch") {
-		t.Errorf("after start, init runs %q, want the entrypoint", cmd)
 	}
 
 	// The process exits by itself: stopped, pid 0.
