@@ -146,7 +146,7 @@ func runInit(conn syncConn) (int, error) {
 	}
 	// Before finishRootfs: root.readonly would make a missing cwd
 	// impossible to create.
-	if err := step("creating cwd", os.MkdirAll(spec.Process.Cwd, 0o755)); err != nil {
+	if err := step("creating cwd "+spec.Process.Cwd, os.MkdirAll(spec.Process.Cwd, 0o755)); err != nil {
 		return -1, err
 	}
 	if err := finishRootfs(spec); err != nil {

@@ -25,10 +25,21 @@ func ParseSignal(s string) (unix.Signal, error) {
 	if sig := unix.SignalNum(name); sig != 0 {
 		return sig, nil
 	}
+	if sig, ok := signalAliases[name]; ok {
+		return sig, nil
+	}
 	if n, ok := realtimeSignal(name); ok {
 		return unix.Signal(n), nil
 	}
 	return 0, fmt.Errorf("unknown signal %q", s)
+}
+
+// signalAliases are the second names kill(1) and runc accept for a
+// number; unix.SignalNum knows only one name per number.
+var signalAliases = map[string]unix.Signal{
+	"SIGIOT":  unix.SIGIOT,
+	"SIGCLD":  unix.SIGCLD,
+	"SIGPOLL": unix.SIGPOLL,
 }
 
 // realtimeSignal parses SIGRTMIN, SIGRTMIN+N, SIGRTMAX and SIGRTMAX-N.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -34,7 +35,10 @@ func describeJSONError(data []byte, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syntax):
-		offset = syntax.Offset
+		offset = syntax.Offset - 1 // Offset counts the offending byte
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		offset = int64(len(data))
+		err = errors.New("unexpected end of JSON input")
 	case errors.As(err, &typ):
 		offset = typ.Offset
 		if typ.Field != "" {
@@ -43,9 +47,7 @@ func describeJSONError(data []byte, err error) error {
 	default:
 		return err
 	}
-	if offset > int64(len(data)) {
-		offset = int64(len(data))
-	}
+	offset = min(max(offset, 0), int64(len(data)))
 	line := 1 + bytes.Count(data[:offset], []byte("\n"))
 	col := offset - int64(bytes.LastIndexByte(data[:offset], '\n'))
 	return fmt.Errorf("line %d, column %d: %w", line, col, err)
