@@ -13,6 +13,7 @@ var createFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "no-pivot", Usage: "use MS_MOVE and chroot instead of pivot_root"},
 	&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring"},
 	&cli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds from 3 up to the container"},
+	&cli.StringFlag{Name: "console-socket", Usage: "unix socket to send the pty master to, with process.terminal"},
 }
 
 var createCommand = &cli.Command{
@@ -32,6 +33,12 @@ var createCommand = &cli.Command{
 
 // createContainer runs libcontainer.Create with the command's flags.
 func createContainer(c *cli.Context) (*libcontainer.Container, error) {
+	return createContainerAttached(c, nil)
+}
+
+// createContainerAttached is createContainer for husk run in the
+// foreground: a terminal without a console socket goes to attach.
+func createContainerAttached(c *cli.Context, attach libcontainer.ConsoleFunc) (*libcontainer.Container, error) {
 	id, err := containerID(c)
 	if err != nil {
 		return nil, err
@@ -45,11 +52,13 @@ func createContainer(c *cli.Context) (*libcontainer.Container, error) {
 		return nil, err
 	}
 	return libcontainer.Create(root, id, libcontainer.CreateOpts{
-		Bundle:       bundle,
-		PidFile:      c.String("pid-file"),
-		NoPivot:      c.Bool("no-pivot"),
-		NoNewKeyring: c.Bool("no-new-keyring"),
-		PreserveFDs:  c.Int("preserve-fds"),
-		Logf:         initLog,
+		Bundle:        bundle,
+		PidFile:       c.String("pid-file"),
+		NoPivot:       c.Bool("no-pivot"),
+		NoNewKeyring:  c.Bool("no-new-keyring"),
+		PreserveFDs:   c.Int("preserve-fds"),
+		ConsoleSocket: c.String("console-socket"),
+		Attach:        attach,
+		Logf:          initLog,
 	})
 }

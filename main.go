@@ -74,6 +74,7 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "accepted for compatibility; systemd cgroup paths are refused"},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "accepted for compatibility (auto, true, false): husk detects what it may do"},
 		},
 		Before:                 setupLogging,
 		ExitErrHandler:         func(*cli.Context, error) {},
@@ -83,6 +84,7 @@ func newApp() *cli.App {
 			createCommand, startCommand, runCommand, stateCommand,
 			killCommand, deleteCommand, listCommand, specCommand,
 			pauseCommand, resumeCommand, psCommand, eventsCommand, updateCommand,
+			execCommand, featuresCommand,
 		},
 	}
 }

@@ -27,7 +27,8 @@ var runCommand = &cli.Command{
 		// starts is lost: each is forwarded once init runs.
 		sigs := make(chan os.Signal, 128)
 		signal.Notify(sigs)
-		ctr, err := createContainer(c)
+		tty := &attachedTTY{}
+		ctr, err := createContainerAttached(c, tty.receive)
 		if err != nil {
 			return err
 		}
@@ -38,7 +39,9 @@ var runCommand = &cli.Command{
 		}
 		pid := ctr.Pid()
 		ctr.Close() // let kill, state, exec take the lock while we wait
-		status := forwardUntilExit(pid, sigs)
+		tty.start()
+		status := forwardUntilExit(pid, sigs, tty.resize)
+		tty.stop()
 		if !c.Bool("keep") {
 			if ctr, err := loadContainer(c); err == nil {
 				err = ctr.Delete(true)
@@ -68,7 +71,7 @@ func runDetached(c *cli.Context) error {
 // forwardUntilExit relays signals to init and reaps children until init
 // exits, returning the shell-style status: the exit code, or 128+N when
 // init was killed by signal N.
-func forwardUntilExit(pid int, sigs chan os.Signal) int {
+func forwardUntilExit(pid int, sigs chan os.Signal, onWinch func()) int {
 	for {
 		if status, done := reap(pid); done {
 			return status
@@ -76,6 +79,8 @@ func forwardUntilExit(pid int, sigs chan os.Signal) int {
 		sig := (<-sigs).(unix.Signal)
 		switch sig {
 		case unix.SIGCHLD:
+		case unix.SIGWINCH:
+			onWinch() // resizing the pty signals its foreground process
 		case unix.SIGURG: // the Go runtime's preemption signal, not the user's
 		default:
 			unix.Kill(pid, sig)

@@ -63,6 +63,10 @@ type CreateOpts struct {
 	Stdio        [3]*os.File // nil: husk's own
 	// Logf receives the warnings init sends during create.
 	Logf func(level, msg string)
+	// ConsoleSocket is where the pty master goes with process.terminal;
+	// without one, Attach receives it (husk run in the foreground).
+	ConsoleSocket string
+	Attach        ConsoleFunc
 }
 
 func (o *CreateOpts) stdio() [3]*os.File {
@@ -87,6 +91,10 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 		return nil, err
 	}
 	if err := Validate(spec, opts.Bundle); err != nil {
+		return nil, err
+	}
+	console, err := consoleFor(spec.Process, opts.ConsoleSocket, opts.Attach)
+	if err != nil {
 		return nil, err
 	}
 	dir, err := lockNew(root, id)
@@ -115,10 +123,10 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 		CgroupPath: c.cg.Path, NoPivot: opts.NoPivot, NoNewKeyring: opts.NoNewKeyring,
 	}
 	b.PassFDs, b.Env = passedFDs(opts.PreserveFDs)
-	if c.init, err = startInit(b, &opts, c.cg, listener); err != nil {
+	if c.init, err = startInit(b, opts.stdio(), c.cg, listener); err != nil {
 		return c, err
 	}
-	if err := c.init.waitReady(opts.Logf); err != nil {
+	if err := c.init.waitReady(opts.Logf, console); err != nil {
 		return c, err
 	}
 	// Limits go on once init is ready and before anything of the user's

@@ -138,6 +138,9 @@ func runInit(conn syncConn) (int, error) {
 		return -1, err
 	}
 	unix.Umask(0)
+	if b.Exec {
+		return -1, execInit(conn, b, warn)
+	}
 	if err := setupNamespaces(b); err != nil {
 		return -1, err
 	}
@@ -152,6 +155,11 @@ func runInit(conn syncConn) (int, error) {
 	if err := finishRootfs(spec); err != nil {
 		return -1, err
 	}
+	if spec.Process.Terminal {
+		if err := step("setting up the terminal", setupTerminal(conn, spec.Process, true)); err != nil {
+			return -1, err
+		}
+	}
 	proc, err := prepareProcess(b, warn)
 	if err != nil {
 		return -1, err
@@ -164,6 +172,47 @@ func runInit(conn syncConn) (int, error) {
 		return -1, step("waiting for start", err)
 	}
 	return startConn, proc.exec()
+}
+
+// execInit runs a process in a live container (husk exec): the
+// namespaces are joined and the cgroup entered already, so only the
+// process is set up. There is no start to wait for: ready, then execve;
+// the parent learns of success when the sync socket closes on exec.
+func execInit(conn syncConn, b *bootstrap, warn func(string)) error {
+	p := b.Spec.Process
+	if !b.NoNewKeyring {
+		if err := step("joining session keyring", joinSessionKeyring(b.ID)); err != nil {
+			return err
+		}
+	}
+	if err := step("setting oom_score_adj", setOOMScoreAdj(p.OOMScoreAdj)); err != nil {
+		return err
+	}
+	if p.Terminal {
+		if err := step("setting up the terminal", setupTerminal(conn, p, false)); err != nil {
+			return err
+		}
+	}
+	proc, err := prepareProcess(b, warn)
+	if err != nil {
+		return err
+	}
+	if err := conn.send(message{Type: msgReady}); err != nil {
+		return err
+	}
+	return proc.exec()
+}
+
+// setOOMScoreAdj writes process.oomScoreAdj for this process.
+func setOOMScoreAdj(adj *int) error {
+	if adj == nil {
+		return nil
+	}
+	v := strconv.Itoa(*adj)
+	if err := os.WriteFile("/proc/self/oom_score_adj", []byte(v), 0); err != nil {
+		return fmt.Errorf("writing %s: %w", v, err)
+	}
+	return nil
 }
 
 // setupNamespaces does the per-namespace work that must precede the rootfs:
@@ -181,13 +230,7 @@ func setupNamespaces(b *bootstrap) error {
 			return err
 		}
 	}
-	if adj := spec.Process.OOMScoreAdj; adj != nil {
-		v := strconv.Itoa(*adj)
-		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(v), 0); err != nil {
-			return step("setting oom_score_adj", fmt.Errorf("writing %s: %w", v, err))
-		}
-	}
-	return nil
+	return step("setting oom_score_adj", setOOMScoreAdj(spec.Process.OOMScoreAdj))
 }
 
 // joinSessionKeyring gives the container its own session keyring, so it

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -413,4 +414,21 @@ func (o mountOpts) recAttr() *unix.MountAttr {
 		a.Attr_clr |= unix.MOUNT_ATTR__ATIME
 	}
 	return a
+}
+
+// MountOptions lists every mounts[].options word husk understands (others
+// are passed to the filesystem as data), for `husk features`.
+func MountOptions() []string {
+	var out []string
+	for o := range mountFlags {
+		out = append(out, o)
+	}
+	for o := range propagationFlags {
+		out = append(out, o)
+	}
+	for o := range recursiveAttrs {
+		out = append(out, o)
+	}
+	sort.Strings(out)
+	return out
 }

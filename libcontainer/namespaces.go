@@ -168,3 +168,14 @@ func writeTimeOffsets(offsets []byte) error {
 	}
 	return nil
 }
+
+// NamespaceTypes lists the namespace types husk can create and join.
+func NamespaceTypes() []specs.LinuxNamespaceType {
+	var out []specs.LinuxNamespaceType
+	for t, k := range nsKinds {
+		if namespaceSupported(k) {
+			out = append(out, t)
+		}
+	}
+	return out
+}

@@ -38,7 +38,7 @@ type initProcess struct {
 // flags (Go writes the id maps before init runs); namespaces to join are
 // entered by the cloning thread (net, ipc, uts, pid, cgroup) or by the
 // nsenter constructor in the child (user, mnt, time).
-func startInit(b *bootstrap, opts *CreateOpts, cg *cgroups.Manager, execListener *os.File) (*initProcess, error) {
+func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListener *os.File) (*initProcess, error) {
 	spec := b.Spec
 	plan := planNamespaces(spec.Linux.Namespaces)
 	parentSync, childSync, err := newSyncPair()
@@ -57,8 +57,12 @@ func startInit(b *bootstrap, opts *CreateOpts, cg *cgroups.Manager, execListener
 	for i := range passFiles {
 		passFiles[i] = os.NewFile(uintptr(3+i), "passed-fd-"+strconv.Itoa(3+i))
 	}
-	b.ExecFD = 3 + b.PassFDs + 1
-	stdio := opts.stdio()
+	extra := append(passFiles, childSync)
+	b.ExecFD = -1
+	if execListener != nil {
+		b.ExecFD = 3 + len(extra)
+		extra = append(extra, execListener)
+	}
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
 		Args:       []string{"husk", "init"},
@@ -66,7 +70,7 @@ func startInit(b *bootstrap, opts *CreateOpts, cg *cgroups.Manager, execListener
 		Stdin:      stdio[0],
 		Stdout:     stdio[1],
 		Stderr:     stdio[2],
-		ExtraFiles: append(passFiles, childSync, execListener),
+		ExtraFiles: extra,
 		SysProcAttr: &syscall.SysProcAttr{
 			UseCgroupFD: true,
 			CgroupFD:    int(cgroupDir.Fd()),
@@ -125,10 +129,17 @@ func idMaps(maps []specs.LinuxIDMapping) []syscall.SysProcIDMap {
 	return out
 }
 
+// ConsoleFunc receives the pty master of a process with a terminal. It
+// owns the file (and must close it).
+type ConsoleFunc func(master *os.File, name string) error
+
 // waitReady reads init's messages until it is ready or has failed.
-func (p *initProcess) waitReady(logf func(level, msg string)) error {
+func (p *initProcess) waitReady(logf func(level, msg string), console ConsoleFunc) error {
 	for {
-		m, err := p.conn.recv()
+		m, f, err := p.conn.recvFD()
+		if f != nil && m.Type != msgPty {
+			f.Close()
+		}
 		if errors.Is(err, errClosed) {
 			return p.exitError()
 		}
@@ -146,6 +157,17 @@ func (p *initProcess) waitReady(logf func(level, msg string)) error {
 			if err := p.writeTimeOffsets(); err != nil {
 				return err
 			}
+		case msgPty:
+			if f == nil {
+				return errors.New("init sent no pty master")
+			}
+			if console == nil {
+				f.Close()
+				return errors.New("the process has a terminal but nothing receives it")
+			}
+			if err := console(f, m.Msg); err != nil {
+				return err
+			}
 		case msgPid:
 			// The intermediate init handed over to the real one.
 			if err := p.adoptInit(m.Pid); err != nil {
@@ -157,6 +179,21 @@ func (p *initProcess) waitReady(logf func(level, msg string)) error {
 			return fmt.Errorf("unexpected %q message from init", m.Type)
 		}
 	}
+}
+
+// waitExec waits, after ready, for husk exec's process to execve: the
+// sync socket closes (it is close-on-exec), or init reports why not.
+func (p *initProcess) waitExec() error {
+	m, err := p.conn.recv()
+	switch {
+	case errors.Is(err, errClosed):
+		return nil
+	case err != nil:
+		return err
+	case m.Type == msgError:
+		return &InitError{Step: m.Step, Msg: m.Msg}
+	}
+	return fmt.Errorf("unexpected %q message from init", m.Type)
 }
 
 // adoptInit makes pid, the real init forked by the intermediate one, the

@@ -25,6 +25,8 @@ import (
 //	                                sends bootstrap only now, to the real one
 //	2     parent → init   bootstrap everything init needs: spec, rootfs, fds
 //	3     init → parent   log       zero or more warnings/debug lines
+//	3a    init → parent   pty       with process.terminal: the pty master
+//	                                (SCM_RIGHTS); msg is the slave's name
 //	4     init → parent   ready     rootfs pivoted, user set, entrypoint found;
 //	                                init now blocks in accept() on exec.sock
 //	-     init → parent   error     any step failed; init exits after sending
@@ -44,6 +46,7 @@ const (
 	msgError     = "error"
 	msgPid       = "pid"
 	msgTimens    = "timens"
+	msgPty       = "pty"
 )
 
 // message is the one envelope every packet uses.
@@ -70,10 +73,13 @@ type bootstrap struct {
 	// PassFDs is how many fds from 3 up belong to the container process
 	// (--preserve-fds plus LISTEN_FDS). Init's own fds come after them.
 	PassFDs int `json:"passFds"`
-	// ExecFD is the listening exec.sock init waits on for start.
+	// ExecFD is the listening exec.sock init waits on for start (-1 for
+	// husk exec, which does not wait).
 	ExecFD int `json:"execFd"`
 	// Env is added to process.env (LISTEN_FDS, LISTEN_PID).
 	Env []string `json:"env,omitempty"`
+	// Exec is set for husk exec: a process joining a live container.
+	Exec bool `json:"exec,omitempty"`
 }
 
 // maxMessage bounds one packet; bootstrap carries the whole spec.
@@ -96,12 +102,19 @@ func newSyncPair() (parent, child *os.File, err error) {
 	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-init"), nil
 }
 
-func (c syncConn) send(m message) error {
+func (c syncConn) send(m message) error { return c.sendFD(m, -1) }
+
+// sendFD sends m, and with it fd (SCM_RIGHTS) unless fd is -1.
+func (c syncConn) sendFD(m message, fd int) error {
 	data, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	if _, err := unix.Write(int(c.f.Fd()), data); err != nil {
+	var oob []byte
+	if fd >= 0 {
+		oob = unix.UnixRights(fd)
+	}
+	if err := unix.Sendmsg(int(c.f.Fd()), data, oob, nil, 0); err != nil {
 		return fmt.Errorf("sending %s message: %w", m.Type, err)
 	}
 	return nil
@@ -111,6 +124,15 @@ func (c syncConn) send(m message) error {
 var errClosed = errors.New("connection closed")
 
 func (c syncConn) recv() (message, error) {
+	m, f, err := c.recvFD()
+	if f != nil {
+		f.Close()
+	}
+	return m, err
+}
+
+// recvFD receives one message and the fd sent with it, if any.
+func (c syncConn) recvFD() (message, *os.File, error) {
 	fd := int(c.f.Fd())
 	for {
 		// Peek with MSG_TRUNC for the packet's real size, then read it whole.
@@ -126,20 +148,40 @@ func (c syncConn) recv() (message, error) {
 			continue
 		}
 		if err != nil {
-			return message{}, os.NewSyscallError("recvmsg", err)
+			return message{}, nil, os.NewSyscallError("recvmsg", err)
 		}
 		if size == 0 {
-			return message{}, errClosed
+			return message{}, nil, errClosed
 		}
 		buf := make([]byte, size)
-		n, _, err := unix.Recvfrom(fd, buf, 0)
+		oob := make([]byte, unix.CmsgSpace(4))
+		n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if err != nil {
-			return message{}, os.NewSyscallError("recvmsg", err)
+			return message{}, nil, os.NewSyscallError("recvmsg", err)
+		}
+		var f *os.File
+		if oobn > 0 {
+			f = fileFromRights(oob[:oobn])
 		}
 		var m message
 		if err := json.Unmarshal(buf[:n], &m); err != nil {
-			return message{}, fmt.Errorf("decoding message: %w", err)
+			return message{}, f, fmt.Errorf("decoding message: %w", err)
 		}
-		return m, nil
+		return m, f, nil
 	}
+}
+
+func fileFromRights(oob []byte) *os.File {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil || len(msgs) == 0 {
+		return nil
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) == 0 {
+		return nil
+	}
+	for _, extra := range fds[1:] {
+		unix.Close(extra)
+	}
+	return os.NewFile(uintptr(fds[0]), "received")
 }

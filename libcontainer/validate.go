@@ -22,6 +22,16 @@ func Validate(spec *specs.Spec, bundle string) error {
 	return nil
 }
 
+// ValidateProcess checks a process on its own, as husk exec gets it.
+func ValidateProcess(p *specs.Process) error {
+	v := &validator{spec: &specs.Spec{Process: p}}
+	v.process()
+	if len(v.errs) > 0 {
+		return v.errs[0]
+	}
+	return nil
+}
+
 // validateAll returns every problem found, in config order.
 func validateAll(spec *specs.Spec, bundle string) []error {
 	v := &validator{spec: spec, bundle: bundle}
@@ -89,9 +99,6 @@ func (v *validator) process() {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
 			v.errorf(fmt.Sprintf("process.env[%d]", i), "%q: must be KEY=VALUE", kv)
 		}
-	}
-	if p.Terminal {
-		v.errorf("process.terminal", "terminals are not supported yet")
 	}
 	v.capabilities(p.Capabilities)
 	v.rlimits(p.Rlimits)

@@ -92,7 +92,6 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"relative cwd", func(s *specs.Spec, _ string) { s.Process.Cwd = "home" }, "process.cwd", `"home": must be an absolute path`},
 		{"env without =", func(s *specs.Spec, _ string) { s.Process.Env = append(s.Process.Env, "FOO") }, "process.env[2]", `"FOO"`},
 		{"env empty key", func(s *specs.Spec, _ string) { s.Process.Env = []string{"=x"} }, "process.env[0]", "KEY=VALUE"},
-		{"terminal", func(s *specs.Spec, _ string) { s.Process.Terminal = true }, "process.terminal", "not supported"},
 		{"unknown capability", func(s *specs.Spec, _ string) {
 			s.Process.Capabilities.Permitted = []string{"CAP_KILL", "CAP_FLY"}
 		}, "process.capabilities.permitted[1]", `"CAP_FLY": unknown capability`},

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"sort"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+	"github.com/urfave/cli/v2"
+
+	"github.com/husk-runtime/husk/libcontainer"
+	"github.com/husk-runtime/husk/seccomp"
+)
+
+var featuresCommand = &cli.Command{
+	Name:  "features",
+	Usage: "print what this husk implements, as the runtime-spec features document",
+	Action: func(c *cli.Context) error {
+		return printJSON(huskFeatures())
+	},
+}
+
+// huskFeatures reports only what works: engines gate features on it
+// (containerd and CRI-O on idmapped mounts and "rro").
+func huskFeatures() *features.Features {
+	yes, no := true, false
+	var namespaces []string
+	for _, t := range libcontainer.NamespaceTypes() {
+		namespaces = append(namespaces, string(t))
+	}
+	sort.Strings(namespaces)
+	f := &features.Features{
+		OCIVersionMin: "1.0.0",
+		OCIVersionMax: specs.Version,
+		Hooks:         []string{},
+		MountOptions:  libcontainer.MountOptions(),
+		Linux: &features.Linux{
+			Namespaces:   namespaces,
+			Capabilities: libcontainer.CapabilityNames(),
+			Cgroup:       &features.Cgroup{V1: &no, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &yes},
+			Seccomp:      &features.Seccomp{Enabled: &no},
+			Apparmor:     &features.Apparmor{Enabled: &no},
+			Selinux:      &features.Selinux{Enabled: &no},
+			IntelRdt:     &features.IntelRdt{Enabled: &no},
+			MountExtensions: &features.MountExtensions{
+				IDMap: &features.IDMap{Enabled: &no},
+			},
+			NetDevices: &features.NetDevices{Enabled: &no},
+		},
+		Annotations: map[string]string{"io.github.husk-runtime.version": version},
+	}
+	if v := seccomp.Version(); v != "" {
+		f.Annotations["io.github.seccomp.libseccomp.version"] = v
+	}
+	return f
+}

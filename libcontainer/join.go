@@ -1,0 +1,114 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// ExecOpts are husk exec's flags.
+type ExecOpts struct {
+	PidFile      string
+	PreserveFDs  int
+	IgnorePaused bool
+	Stdio        [3]*os.File // nil: husk's own
+	Logf         func(level, msg string)
+	// ConsoleSocket and Attach: as for CreateOpts.
+	ConsoleSocket string
+	Attach        ConsoleFunc
+}
+
+// Process is a process husk exec started in a container. It is a child of
+// the caller.
+type Process struct {
+	init *initProcess
+}
+
+// Pid is the process's host pid.
+func (p *Process) Pid() int { return p.init.proc.Pid }
+
+// Exec runs p in the container: a new init joins every namespace of the
+// container's init and, cloned into its cgroup, sets up the process as
+// create would, then execs it. Exec returns once the execve happened (or
+// with init's reason why it could not).
+func (c *Container) Exec(p *specs.Process, opts ExecOpts) (*Process, error) {
+	switch st := c.Status(); {
+	case st == Stopped:
+		return nil, fmt.Errorf("cannot exec in a stopped container: %w", ErrNotRunning)
+	case st == Paused && !opts.IgnorePaused:
+		return nil, fmt.Errorf("cannot exec in a paused container: %w (use --ignore-paused)", ErrPaused)
+	}
+	if err := ValidateProcess(p); err != nil {
+		return nil, err
+	}
+	console, err := consoleFor(p, opts.ConsoleSocket, opts.Attach)
+	if err != nil {
+		return nil, err
+	}
+	spec := *c.rec.Spec
+	linux := *spec.Linux
+	spec.Process, spec.Linux = p, &linux
+	linux.Namespaces = nil
+	for _, ns := range c.rec.Spec.Linux.Namespaces {
+		path := "/proc/" + strconv.Itoa(c.rec.Pid) + "/ns/" + nsKinds[ns.Type].procName
+		linux.Namespaces = append(linux.Namespaces, specs.LinuxNamespace{Type: ns.Type, Path: path})
+	}
+	b := &bootstrap{Spec: &spec, ID: c.rec.ID, Bundle: c.rec.Bundle, Rootfs: c.rec.Rootfs, CgroupPath: c.cg.Path, Exec: true}
+	b.PassFDs, b.Env = passedFDs(opts.PreserveFDs)
+	stdio := (&CreateOpts{Stdio: opts.Stdio}).stdio()
+	init, err := startInit(b, stdio, c.cg, nil)
+	if err != nil {
+		return nil, err
+	}
+	// The namespace paths name init by pid: make sure it is still the
+	// container's init, now that the new process holds its namespaces.
+	if !c.initAlive() {
+		init.kill()
+		return nil, ErrNotRunning
+	}
+	err = init.waitReady(opts.Logf, console)
+	if err == nil {
+		err = init.waitExec()
+	}
+	if err != nil {
+		init.kill()
+		return nil, err
+	}
+	proc := &Process{init: init}
+	if opts.PidFile != "" {
+		if err := writeFileAtomic(opts.PidFile, []byte(strconv.Itoa(proc.Pid())), 0o644); err != nil {
+			return proc, fmt.Errorf("writing pid file: %w", err)
+		}
+	}
+	return proc, nil
+}
+
+// Wait reaps the process and returns its wait status.
+func (p *Process) Wait() (syscall.WaitStatus, error) {
+	st, err := p.init.proc.Wait()
+	if err != nil {
+		return 0, err
+	}
+	return st.Sys().(syscall.WaitStatus), nil
+}
+
+// ProcessTemplate is a copy of the container's process, the base husk
+// exec builds a new process on.
+func (c *Container) ProcessTemplate() *specs.Process {
+	p := *c.rec.Spec.Process
+	p.Env = append([]string{}, p.Env...)
+	p.User.AdditionalGids = append([]uint32{}, p.User.AdditionalGids...)
+	if caps := p.Capabilities; caps != nil {
+		cp := *caps
+		cp.Bounding = append([]string{}, caps.Bounding...)
+		cp.Effective = append([]string{}, caps.Effective...)
+		cp.Permitted = append([]string{}, caps.Permitted...)
+		cp.Inheritable = append([]string{}, caps.Inheritable...)
+		cp.Ambient = append([]string{}, caps.Ambient...)
+		p.Capabilities = &cp
+	}
+	return &p
+}

@@ -1,0 +1,116 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// setupTerminal implements process.terminal: it makes a pty in the
+// container's own devpts (through its /dev/ptmx), hands the master to the
+// parent, binds the slave at /dev/console when asked, and makes the slave
+// the process's controlling terminal and stdio.
+func setupTerminal(conn syncConn, p *specs.Process, bindConsole bool) error {
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening the container's /dev/ptmx (is devpts mounted at /dev/pts?): %w", err)
+	}
+	defer master.Close()
+	mfd := int(master.Fd())
+	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
+		return os.NewSyscallError("unlockpt", err)
+	}
+	n, err := unix.IoctlGetUint32(mfd, unix.TIOCGPTN)
+	if err != nil {
+		return os.NewSyscallError("ptsname", err)
+	}
+	name := fmt.Sprintf("/dev/pts/%d", n)
+	// TIOCGPTPEER opens the slave through the master, never by a path a
+	// container could have replaced.
+	r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(mfd), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if errno != 0 {
+		return os.NewSyscallError("opening pty slave", errno)
+	}
+	sfd := int(r)
+	slave := os.NewFile(uintptr(sfd), name)
+	defer slave.Close()
+	if sz := p.ConsoleSize; sz != nil {
+		ws := &unix.Winsize{Row: uint16(sz.Height), Col: uint16(sz.Width)}
+		if err := unix.IoctlSetWinsize(sfd, unix.TIOCSWINSZ, ws); err != nil {
+			return os.NewSyscallError("setting console size", err)
+		}
+	}
+	if bindConsole {
+		if err := bindDevConsole(slave); err != nil {
+			return err
+		}
+	}
+	if err := conn.sendFD(message{Type: msgPty, Msg: name}, mfd); err != nil {
+		return err
+	}
+	if _, err := unix.Setsid(); err != nil {
+		return os.NewSyscallError("setsid", err)
+	}
+	if err := unix.IoctlSetInt(sfd, unix.TIOCSCTTY, 0); err != nil {
+		return os.NewSyscallError("setting controlling terminal", err)
+	}
+	for fd := 0; fd < 3; fd++ {
+		if err := unix.Dup3(sfd, fd, 0); err != nil {
+			return os.NewSyscallError("dup3", err)
+		}
+	}
+	return nil
+}
+
+// bindDevConsole binds the pty slave over /dev/console (created as an
+// empty file in the container's /dev if missing).
+func bindDevConsole(slave *os.File) error {
+	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	target, err := createFileInRoot(root, "/dev/console")
+	if err != nil {
+		return fmt.Errorf("creating /dev/console: %w", err)
+	}
+	defer target.Close()
+	return bindMount(int(slave.Fd()), "", target, false, nil, nil)
+}
+
+// consoleFor decides who receives the pty master of p: the engine's
+// --console-socket, or attach (husk run or exec in the foreground).
+func consoleFor(p *specs.Process, socket string, attach ConsoleFunc) (ConsoleFunc, error) {
+	switch {
+	case !p.Terminal && socket != "":
+		return nil, errors.New("--console-socket given, but the process has no terminal (process.terminal is false)")
+	case !p.Terminal:
+		return nil, nil
+	case socket != "":
+		return func(master *os.File, name string) error { return sendConsole(socket, master, name) }, nil
+	case attach != nil:
+		return attach, nil
+	}
+	return nil, &SpecError{Path: "process.terminal", Err: errors.New("a terminal needs --console-socket, or husk run/exec in the foreground")}
+}
+
+// sendConsole hands the pty master to the engine: one SCM_RIGHTS message
+// on a connection to its console socket, with the pty's name as payload.
+func sendConsole(socket string, master *os.File, name string) error {
+	defer master.Close()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return os.NewSyscallError("socket", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: socket}); err != nil {
+		return fmt.Errorf("connecting to console socket %s: %w", socket, err)
+	}
+	if err := unix.Sendmsg(fd, []byte(name), unix.UnixRights(int(master.Fd())), nil, 0); err != nil {
+		return fmt.Errorf("sending the pty to console socket %s: %w", socket, err)
+	}
+	return nil
+}
