@@ -64,7 +64,7 @@ func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)
 
 func newApp() *cli.App {
 	cli.VersionPrinter = printVersion
-	return &cli.App{
+	app := &cli.App{
 		Name:    "husk",
 		Usage:   "a small, fast, secure OCI container runtime",
 		Version: version,
@@ -86,7 +86,21 @@ func newApp() *cli.App {
 			pauseCommand, resumeCommand, psCommand, eventsCommand, updateCommand,
 			execCommand, featuresCommand,
 		},
+		OnUsageError: usageError,
 	}
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = usageError
+	}
+	return app
+}
+
+// usageError reports a bad flag as one line on stderr, without printing
+// the help text to stdout, where engines expect JSON.
+func usageError(c *cli.Context, err error, _ bool) error {
+	if c.Command == nil || c.Command.Name == "" || c.Command.Name == c.App.Name {
+		return fmt.Errorf("%w (see husk --help)", err)
+	}
+	return fmt.Errorf("%s: %w (see husk %s --help)", c.Command.Name, err, c.Command.Name)
 }
 
 // defaultRoot is /run/husk for root and $XDG_RUNTIME_DIR/husk otherwise,

@@ -43,13 +43,14 @@ type record struct {
 var validID = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$`)
 
 // ValidateID refuses IDs that could escape the state root or confuse
-// tools: empty, over 1024 bytes, "/" or "..", control characters.
+// tools: empty, longer than a file name may be (255 bytes), "/" or "..",
+// control characters.
 func ValidateID(id string) error {
 	switch {
 	case id == "":
 		return errors.New("container id must not be empty")
-	case len(id) > 1024:
-		return fmt.Errorf("container id %.20q...: longer than 1024 bytes", id)
+	case len(id) > 255:
+		return fmt.Errorf("container id %.20q...: longer than 255 bytes", id)
 	case id == "." || id == ".." || strings.Contains(id, ".."):
 		return fmt.Errorf("container id %q: must not contain \"..\"", id)
 	case !validID.MatchString(id):

@@ -11,7 +11,7 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 func TestValidateID(t *testing.T) {
 	good := []string{
 		"a", "web", "A1", "0", "my-container_1.2+3", "x.y", "a-", "a.", "a+b",
-		strings.Repeat("a", 1024),
+		strings.Repeat("a", 255),
 		"3f2c0a1e9b7d4c5e8f6a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1", // a docker-style id
 	}
 	for _, id := range good {
@@ -41,7 +41,7 @@ func TestValidateID(t *testing.T) {
 		{"caf\u00e9", "only letters"},
 		{"a:b", "only letters"},
 		{"a*", "only letters"},
-		{strings.Repeat("a", 1025), "longer than 1024"},
+		{strings.Repeat("a", 256), "longer than 255"},
 	}
 	for _, tc := range bad {
 		err := ValidateID(tc.id)

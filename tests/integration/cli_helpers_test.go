@@ -202,37 +202,11 @@ func lcWaitFile(t *testing.T, path string) {
 func lcGone(e *env, id string, b *bundle, pids ...int) {
 	e.t.Helper()
 	e.checkGone(id, b)
-	if b != nil {
-		if left := lcProcsRootedIn(b.rootfs()); len(left) > 0 {
-			e.t.Errorf("processes still rooted in %s: %v", b.rootfs(), left)
-		}
-	}
 	for _, pid := range pids {
 		if pidAlive(pid) {
 			e.t.Errorf("process %d of container %s still alive", pid, id)
 		}
 	}
-}
-
-// lcProcsRootedIn lists processes whose root directory is dir (same
-// device and inode, so it sees through pivot_root and mount namespaces).
-func lcProcsRootedIn(dir string) []int {
-	want, err := os.Stat(dir)
-	if err != nil {
-		return nil
-	}
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, ent := range entries {
-		pid, err := strconv.Atoi(ent.Name())
-		if err != nil {
-			continue
-		}
-		if fi, err := os.Stat("/proc/" + ent.Name() + "/root"); err == nil && os.SameFile(fi, want) && pidAlive(pid) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 // lcOneLine asserts stderr is exactly one non-empty line and returns it.

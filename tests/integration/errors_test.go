@@ -82,10 +82,10 @@ func TestErrorsCreateFailsCleanly(t *testing.T) {
 			b.Spec.Process.Cwd = "/root"
 			b.save()
 		}, []string{"/root", "permission denied"}},
-		{"cwd on a read-only root", func(t *testing.T, b *bundle) {
-			b.Spec.Process.Cwd = "/no/such/dir"
+		{"cwd below a file", func(t *testing.T, b *bundle) {
+			b.Spec.Process.Cwd = "/etc/passwd/sub"
 			b.save()
-		}, []string{"/no/such/dir", "read-only file system"}},
+		}, []string{"/etc/passwd/sub", "not a directory"}},
 		{"no process.args", func(t *testing.T, b *bundle) {
 			b.Spec.Process.Args = nil
 			b.save()
@@ -231,7 +231,7 @@ func TestErrorsBadIDs(t *testing.T) {
 	}
 }
 
-// Ids that are valid but too long for a file name fail cleanly too.
+// Ids longer than a file name may be are refused before anything is made.
 func TestErrorsIDTooLongForAFileName(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -241,7 +241,7 @@ func TestErrorsIDTooLongForAFileName(t *testing.T) {
 	id := strings.Repeat("y", 300)
 	lcCleanup(e, id)
 	r := lcHusk(e, "", "create", "--bundle", b.Dir, id)
-	lcFails(t, "create", r, "too long")
+	lcFails(t, "create", r, "longer than 255 bytes")
 	lcGone(e, id, b)
 	if entries, _ := os.ReadDir(e.root); len(entries) != 0 {
 		t.Errorf("state root holds %d entries", len(entries))

@@ -47,13 +47,27 @@ func (e *env) husk(args ...string) result {
 func (e *env) huskIn(stdin *os.File, args ...string) result {
 	e.t.Helper()
 	cmd := exec.Command(huskBin, append([]string{"--root", e.root}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	// Files, not pipes: a container started by create or run -d keeps
+	// husk's stdio, and a pipe would hold Run until it exits.
+	dir := e.t.TempDir()
+	out, err := os.Create(filepath.Join(dir, "stdout"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer out.Close()
+	errf, err := os.Create(filepath.Join(dir, "stderr"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer errf.Close()
+	cmd.Stdout, cmd.Stderr = out, errf
 	if stdin != nil {
 		cmd.Stdin = stdin
 	}
-	err := cmd.Run()
-	r := result{Stdout: out.String(), Stderr: errb.String()}
+	err = cmd.Run()
+	stdout, _ := os.ReadFile(out.Name())
+	stderr, _ := os.ReadFile(errf.Name())
+	r := result{Stdout: string(stdout), Stderr: string(stderr)}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
@@ -261,9 +275,14 @@ func mountsUnder(t *testing.T, dir string) []string {
 	return out
 }
 
-// processesRootedIn lists pids whose root directory is dir (a container
-// process that survived), by reading /proc/PID/root links.
+// processesRootedIn lists live processes whose root directory is dir,
+// compared by device and inode: /proc/PID/root of a process that pivoted
+// into dir in its own mount namespace reads "/" from here.
 func processesRootedIn(dir string) []int {
+	want, err := os.Stat(dir)
+	if err != nil {
+		return nil
+	}
 	entries, _ := os.ReadDir("/proc")
 	var pids []int
 	for _, ent := range entries {
@@ -271,7 +290,7 @@ func processesRootedIn(dir string) []int {
 		if err != nil {
 			continue
 		}
-		if root, err := os.Readlink("/proc/" + ent.Name() + "/root"); err == nil && root == dir {
+		if fi, err := os.Stat("/proc/" + ent.Name() + "/root"); err == nil && os.SameFile(fi, want) && pidAlive(pid) {
 			pids = append(pids, pid)
 		}
 	}

@@ -466,4 +466,3 @@ func TestSysctlRefused(t *testing.T) {
 		})
 	}
 }
-
