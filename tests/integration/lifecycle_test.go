@@ -503,12 +503,17 @@ func TestLifecycleKillAll(t *testing.T) {
 			lcRunDetached(e, b, id)
 			lcWaitFile(t, filepath.Join(tmp, "ready"))
 			init := lcPid(e, id)
+			// A forked child may not have exec'd sleep yet: wait for both.
 			var sleepers []int
-			for _, pid := range lcCgroupProcs(t, id) {
-				if lcCmdline(pid) == "sleep 1000" {
-					sleepers = append(sleepers, pid)
+			waitFor(5*time.Second, func() bool {
+				sleepers = nil
+				for _, pid := range lcCgroupProcs(t, id) {
+					if lcCmdline(pid) == "sleep 1000" {
+						sleepers = append(sleepers, pid)
+					}
 				}
-			}
+				return len(sleepers) == 2
+			})
 			if len(sleepers) != 2 {
 				t.Fatalf("found %d `sleep 1000` in the container's cgroup, want 2", len(sleepers))
 			}
