@@ -355,6 +355,14 @@ func (v *validator) unsupported() {
 		v.errorf("hooks", "hooks are not supported yet")
 	}
 	if p := s.Process; p != nil {
+		// Labels are ignored where the LSM is off, as runc does; where it
+		// is on, they must not be dropped.
+		if p.ApparmorProfile != "" && apparmorEnabled() {
+			v.errorf("process.apparmorProfile", "AppArmor profiles are not supported yet")
+		}
+		if p.SelinuxLabel != "" && selinuxEnabled() {
+			v.errorf("process.selinuxLabel", "SELinux labels are not supported yet")
+		}
 		if p.Scheduler != nil {
 			v.errorf("process.scheduler", "not supported yet")
 		}
@@ -372,6 +380,9 @@ func (v *validator) unsupported() {
 	if l.Seccomp != nil {
 		v.errorf("linux.seccomp", "seccomp is not supported yet")
 	}
+	if l.MountLabel != "" && selinuxEnabled() {
+		v.errorf("linux.mountLabel", "SELinux labels are not supported yet")
+	}
 	if l.IntelRdt != nil {
 		v.errorf("linux.intelRdt", "not supported")
 	}
@@ -384,6 +395,16 @@ func (v *validator) unsupported() {
 	if len(l.NetDevices) > 0 {
 		v.errorf("linux.netDevices", "not supported yet")
 	}
+}
+
+func apparmorEnabled() bool {
+	data, err := os.ReadFile("/sys/module/apparmor/parameters/enabled")
+	return err == nil && strings.HasPrefix(string(data), "Y")
+}
+
+func selinuxEnabled() bool {
+	_, err := os.Stat("/sys/fs/selinux/enforce")
+	return err == nil
 }
 
 // errorText returns err's message without the operation prefix
