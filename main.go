@@ -1,5 +1,11 @@
 // Command husk is an OCI container runtime: it runs a bundle (config.json
 // plus a root filesystem) as an isolated process, with runc's command line.
+
+// husk runs for milliseconds: GOMAXPROCS needs no sizing from cgroup CPU
+// limits, nor the runtime's periodic re-check of them.
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main
 
 import (
