@@ -65,11 +65,32 @@ func bpf(cmd int, attr unsafe.Pointer, size uintptr) (int, error) {
 	return int(r), nil
 }
 
-// loadDeviceProgram loads the program and returns its fd. On a verifier
-// rejection the kernel's log is part of the error.
+// loadDeviceProgram loads the program and returns its fd. The kernel's
+// verifier log is asked for only when a load failed, to explain why.
+// EAGAIN is transient (the kernel ran short of memory while verifying):
+// it is retried, as libbpf does.
 func loadDeviceProgram(insns []bpfInsn) (int, error) {
+	var err error
+	for try := 0; try < 5; try++ {
+		var fd int
+		if fd, err = progLoad(insns, nil); err != unix.EAGAIN {
+			if err != nil {
+				logBuf := make([]byte, 1<<16)
+				if _, err2 := progLoad(insns, logBuf); err2 != nil {
+					if n := indexNUL(logBuf); n > 0 {
+						return -1, fmt.Errorf("%w: %s", err, logBuf[:n])
+					}
+				}
+				return -1, err
+			}
+			return fd, nil
+		}
+	}
+	return -1, err
+}
+
+func progLoad(insns []bpfInsn, logBuf []byte) (int, error) {
 	license := []byte("Apache-2.0\x00")
-	logBuf := make([]byte, 1<<16)
 	attr := struct {
 		progType, insnCnt        uint32
 		insns, license           uint64
@@ -79,26 +100,25 @@ func loadDeviceProgram(insns []bpfInsn) (int, error) {
 		progName                 [16]byte
 		ifindex, expectedAttType uint32
 	}{
-		progType: unix.BPF_PROG_TYPE_CGROUP_DEVICE,
-		insnCnt:  uint32(len(insns)),
-		insns:    uint64(uintptr(unsafe.Pointer(&insns[0]))),
-		license:  uint64(uintptr(unsafe.Pointer(&license[0]))),
-		logLevel: 1, logSize: uint32(len(logBuf)),
-		logBuf:          uint64(uintptr(unsafe.Pointer(&logBuf[0]))),
+		progType:        unix.BPF_PROG_TYPE_CGROUP_DEVICE,
+		insnCnt:         uint32(len(insns)),
+		insns:           uint64(uintptr(unsafe.Pointer(&insns[0]))),
+		license:         uint64(uintptr(unsafe.Pointer(&license[0]))),
 		expectedAttType: unix.BPF_CGROUP_DEVICE,
+	}
+	if len(logBuf) > 0 {
+		attr.logLevel, attr.logSize = 1, uint32(len(logBuf))
+		attr.logBuf = uint64(uintptr(unsafe.Pointer(&logBuf[0])))
 	}
 	copy(attr.progName[:], "husk_devices")
 	fd, err := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	runtime.KeepAlive(insns)
 	runtime.KeepAlive(license)
-	if err != nil {
-		if n := indexNUL(logBuf); n > 0 {
-			return -1, fmt.Errorf("%w: %s", err, logBuf[:n])
-		}
-		return -1, err
+	runtime.KeepAlive(logBuf)
+	if err == nil {
+		unix.CloseOnExec(fd)
 	}
-	unix.CloseOnExec(fd)
-	return fd, nil
+	return fd, err
 }
 
 func indexNUL(b []byte) int {

@@ -55,13 +55,20 @@ func Init() {
 	os.Exit(1)
 }
 
-// reexecEnv asks init to clone the real init. The nsenter constructor
-// has joined a user namespace; new namespaces must belong to it, and a
-// Go process cannot unshare pid or time namespaces for itself (the
+// reexecEnv asks init to clone the real init with the clone flags in it
+// (hex). The nsenter constructor has joined a user namespace, or husk
+// cloned this init into a new one; new namespaces must belong to it, and
+// a Go process cannot unshare pid or time namespaces for itself (the
 // kernel then refuses it threads). So this init, already inside the user
-// namespace, clones the real one with the clone flags in the variable
-// (hex), and exits once the parent knows the new pid.
-const reexecEnv = "_HUSK_REEXEC"
+// namespace, clones the real one, and exits once the parent knows the
+// new pid. With timensEnv set, the time namespace gets offsets: it is
+// made on a throwaway thread, the parent writes the offsets (we cannot
+// open our own /proc files once our credentials changed), and the real
+// init joins it.
+const (
+	reexecEnv = "_HUSK_REEXEC"
+	timensEnv = "_HUSK_TIMENS"
+)
 
 func reexecInit(syncFD int, conn syncConn) error {
 	flags, err := strconv.ParseUint(os.Getenv(reexecEnv), 16, 64)
@@ -75,24 +82,26 @@ func reexecInit(syncFD int, conn syncConn) error {
 	cmd := exec.Command("/proc/self/exe", "init")
 	cmd.Env = []string{initSyncEnv + "=" + strconv.Itoa(syncFD)}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.ExtraFiles = files
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: uintptr(flags) &^ unix.CLONE_NEWTIME}
-	newTime := flags&unix.CLONE_NEWTIME != 0
-	start := cmd.Start
-	if newTime {
-		// The parent writes the offsets of the thread's new time
-		// namespace (see initProcess.writeTimeOffsets), then we clone.
-		start = func() error {
+	if flags&unix.CLONE_NEWTIME != 0 && os.Getenv(timensEnv) != "" {
+		ns, err := makeTimeNamespace(func() error {
 			if err := conn.send(message{Type: msgTimens}); err != nil {
 				return err
 			}
 			if m, err := conn.recv(); err != nil || m.Type != msgTimens {
-				return fmt.Errorf("waiting for time offsets: %v %v", m.Type, err)
+				return fmt.Errorf("waiting for the time offsets: %v %v", m.Type, err)
 			}
-			return cmd.Start()
+			return nil
+		})
+		if err != nil {
+			return step("creating time namespace", err)
 		}
+		files = append(files, ns)
+		cmd.Env = append(cmd.Env, nsenterEnv+"="+timeJoinLine(2+len(files)))
+		flags &^= unix.CLONE_NEWTIME
 	}
-	if err := onNamespaceThread(nil, newTime, nil, start); err != nil {
+	cmd.ExtraFiles = files
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: uintptr(flags)}
+	if err := cmd.Start(); err != nil {
 		return step("starting init in new namespaces", err)
 	}
 	if err := conn.send(message{Type: msgPid, Pid: cmd.Process.Pid}); err != nil {

@@ -94,12 +94,11 @@ func nsTypeOf(f *os.File) (specs.LinuxNamespaceType, error) {
 }
 
 // onNamespaceThread runs fn on a fresh OS thread that has first joined the
-// thread-joinable namespaces in join (and unshared a time namespace when
-// newTime is set, writing offsets before any process enters it). The
-// thread is never handed back to the Go scheduler: when fn returns, the
-// goroutine exits still locked and the runtime ends the thread, so no
-// other goroutine can ever run in those namespaces.
-func onNamespaceThread(join map[specs.LinuxNamespaceType]string, newTime bool, offsets []byte, fn func() error) error {
+// thread-joinable namespaces in join. The thread is never handed back to
+// the Go scheduler: when fn returns, the goroutine exits still locked and
+// the runtime ends the thread, so no other goroutine can ever run in
+// those namespaces.
+func onNamespaceThread(join map[specs.LinuxNamespaceType]string, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -113,18 +112,40 @@ func onNamespaceThread(join map[specs.LinuxNamespaceType]string, newTime bool, o
 					return err
 				}
 			}
-			if newTime {
-				if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
-					return os.NewSyscallError("unshare time namespace", err)
-				}
-				if err := writeTimeOffsets(offsets); err != nil {
-					return err
-				}
-			}
 			return fn()
 		}()
 	}()
 	return <-errc
+}
+
+// makeTimeNamespace creates a time namespace with offsets and returns it
+// as an open ns file, for the container's init to join (setns in the
+// nsenter constructor). time_namespaces(7): offsets can be written only
+// before any process enters, so the namespace cannot simply come from a
+// clone flag; and a process whose time_for_children differs from its own
+// may not clone with CLONE_VM (as Go's fork does) on older kernels, so the
+// unsharing is done by a throwaway thread that never forks. writeOffsets
+// runs on that thread.
+func makeTimeNamespace(writeOffsets func() error) (*os.File, error) {
+	var ns *os.File
+	err := onNamespaceThread(nil, func() error {
+		if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
+			return os.NewSyscallError("unshare time namespace", err)
+		}
+		if err := writeOffsets(); err != nil {
+			return err
+		}
+		var err error
+		ns, err = os.Open("/proc/thread-self/ns/time_for_children")
+		return err
+	})
+	return ns, err
+}
+
+// timeJoinLine is the nsenter line that joins the time namespace open as
+// fd in the child.
+func timeJoinLine(fd int) string {
+	return fmt.Sprintf("j %x /proc/self/fd/%d", unix.CLONE_NEWTIME, fd)
 }
 
 func setnsPath(path string, flag uintptr) error {
@@ -153,11 +174,10 @@ func timeOffsets(offsets map[string]specs.LinuxTimeOffset) []byte {
 }
 
 // writeTimeOffsets sets the clocks of the calling thread's new time
-// namespace. time_namespaces(7): offsets can be written only before the
-// first process enters the namespace. timens_offsets exists only at the
-// top level of /proc/PID (not under task/, so not in /proc/thread-self),
-// and /proc/self is the thread group leader, which did not unshare: the
-// thread is named by its tid, which /proc resolves to that thread.
+// namespace. timens_offsets exists only at the top level of /proc/PID
+// (not under task/, so not in /proc/thread-self), and /proc/self is the
+// thread group leader, which did not unshare: the thread is named by its
+// tid, which /proc resolves to that thread.
 func writeTimeOffsets(offsets []byte) error {
 	if len(offsets) == 0 {
 		return nil

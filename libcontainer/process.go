@@ -77,23 +77,40 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 		},
 	}
 	attr := cmd.SysProcAttr
-	cloneFlags := plan.newFlags &^ unix.CLONE_NEWTIME
-	newTime := plan.isNew(specs.TimeNamespace)
-	reexec := false
-	if plan.needsNsenter() {
-		var lines []string
-		for _, t := range joinOrder {
-			if path, ok := plan.join[t]; ok && !threadJoinable(t) {
-				lines = append(lines, fmt.Sprintf("j %x %s", nsKinds[t].flag, path))
-			}
+	cloneFlags := plan.newFlags
+	offsets := timeOffsets(spec.Linux.TimeOffsets)
+	var joins []string // for the nsenter constructor
+	for _, t := range joinOrder {
+		if path, ok := plan.join[t]; ok && !threadJoinable(t) {
+			joins = append(joins, fmt.Sprintf("j %x %s", nsKinds[t].flag, path))
 		}
-		if reexec = plan.join[specs.UserNamespace] != "" && plan.newFlags != 0; reexec {
-			// New namespaces must belong to the joined user namespace, so
-			// init, once inside it, clones the real init with them.
-			cmd.Env = append(cmd.Env, reexecEnv+"="+strconv.FormatUint(uint64(plan.newFlags), 16))
-			cloneFlags, newTime = 0, false
+	}
+	// New namespaces that must belong to a user namespace husk cannot
+	// create them in from here (a joined one, or a new one whose time
+	// namespace needs offsets) are made by init, once inside it, cloning
+	// the real init: see reexecInit.
+	reexec := plan.newFlags != 0 && (plan.join[specs.UserNamespace] != "" ||
+		plan.isNew(specs.UserNamespace) && plan.isNew(specs.TimeNamespace) && len(offsets) > 0)
+	switch {
+	case reexec:
+		cloneFlags &= unix.CLONE_NEWUSER
+		cmd.Env = append(cmd.Env, reexecEnv+"="+strconv.FormatUint(uint64(plan.newFlags&^cloneFlags), 16))
+		if len(offsets) > 0 {
+			cmd.Env = append(cmd.Env, timensEnv+"=1")
 		}
-		cmd.Env = append(cmd.Env, nsenterEnv+"="+strings.Join(lines, "\n"))
+	case plan.isNew(specs.TimeNamespace) && len(offsets) > 0:
+		ns, err := makeTimeNamespace(func() error { return writeTimeOffsets(offsets) })
+		if err != nil {
+			parentSync.Close()
+			return nil, fmt.Errorf("creating time namespace: %w", err)
+		}
+		defer ns.Close()
+		cmd.ExtraFiles = append(cmd.ExtraFiles, ns)
+		joins = append(joins, timeJoinLine(2+len(cmd.ExtraFiles)))
+		cloneFlags &^= unix.CLONE_NEWTIME
+	}
+	if len(joins) > 0 {
+		cmd.Env = append(cmd.Env, nsenterEnv+"="+strings.Join(joins, "\n"))
 	}
 	attr.Cloneflags = cloneFlags
 	if cloneFlags&unix.CLONE_NEWUSER != 0 {
@@ -104,14 +121,14 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 		// capabilities it needs there (the host uid is not mapped).
 		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
 	}
-	err = onNamespaceThread(plan.join, newTime, timeOffsets(spec.Linux.TimeOffsets), cmd.Start)
+	err = onNamespaceThread(plan.join, cmd.Start)
 	if err != nil {
 		parentSync.Close()
 		return nil, fmt.Errorf("starting container init: %w", err)
 	}
 	p := &initProcess{cmd: cmd, conn: syncConn{parentSync}, proc: cmd.Process}
 	if reexec {
-		p.pending, p.offsets = b, timeOffsets(spec.Linux.TimeOffsets)
+		p.pending, p.offsets = b, offsets
 		return p, nil
 	}
 	if err := p.conn.send(message{Type: msgBootstrap, Bootstrap: b}); err != nil {

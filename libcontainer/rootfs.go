@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -123,8 +124,7 @@ func mountEntry(root *os.File, b *bootstrap, m specs.Mount) error {
 	default:
 		target, err = mkdirInRoot(root, dest, 0o755)
 		if err == nil {
-			flags := opts.flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
-			err = mountAt(m.Source, target, m.Type, flags, strings.Join(opts.data, ","))
+			err = mountFS(root, m.Source, target, dest, m.Type, opts.flags, strings.Join(opts.data, ","))
 		}
 		if err == nil && (opts.recSet|opts.recClear != 0 || opts.recAtime != nil) {
 			err = setAttrAt(root, dest, unix.AT_RECURSIVE, opts.recAttr())
@@ -183,9 +183,32 @@ func cgroupEntry(root *os.File, b *bootstrap, dest string, opts mountOpts) (*os.
 	}
 	flags := opts.flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
 	if planNamespaces(b.Spec.Linux.Namespaces).isNew(specs.CgroupNamespace) {
-		return target, mountAt("cgroup2", target, "cgroup2", flags, "")
+		err := mountFS(root, "cgroup2", target, dest, "cgroup2", flags, "")
+		// Some kernels refuse a new cgroup2 mount from a cgroup namespace
+		// owned by another user namespace than the host's cgroup2
+		// superblock (EBUSY), or without the right capabilities (EPERM);
+		// a bind of the container's own cgroup shows the same tree.
+		if !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.EPERM) {
+			return target, err
+		}
 	}
 	return target, bindMount(unix.AT_FDCWD, b.CgroupPath, target, false, attrFromFlags(flags, opts.clear), nil)
+}
+
+// mountFS mounts a filesystem at target and makes the new mount read-only
+// if asked. Read-only is a mount attribute, not passed to mount(2): that
+// would ask for a read-only superblock, which the kernel refuses with
+// EBUSY when the superblock is shared and writable (cgroup2 has one for
+// the whole host; proc has one per pid namespace).
+func mountFS(root *os.File, source string, target *os.File, dest, fstype string, flags uintptr, data string) error {
+	flags &^= unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT
+	if err := mountAt(source, target, fstype, flags&^unix.MS_RDONLY, data); err != nil {
+		return err
+	}
+	if flags&unix.MS_RDONLY == 0 {
+		return nil
+	}
+	return setAttrAt(root, dest, 0, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY})
 }
 
 // setAttrAt applies mount attributes or propagation to the mount now on

@@ -498,7 +498,7 @@ func TestCgroupIO(t *testing.T) {
 		ThrottleWriteIOPSDevice: []specs.LinuxThrottleDevice{{LinuxBlockIODevice: dev, Rate: 100}},
 	}}
 	out := bindOut(t, b)
-	id := e.startDetached(b, "sh", "-c", "s=$(date +%s); dd if=/dev/ram0 of=/dev/null bs=64k count=48 iflag=direct 2>/dev/null; echo $(( $(date +%s) - s )) > /out/secs; sleep 1000")
+	id := e.startDetached(b, "sh", "-c", "s=$(date +%s); dd if=/dev/ram0 of=/dev/null bs=64k count=48 iflag=direct 2>/dev/null; echo $(( $(date +%s) - s )) > /out/secs.tmp; mv /out/secs.tmp /out/secs; sleep 1000")
 	maxLine := readCgroup(t, id, "io.max")
 	want := fmt.Sprintf("%d:%d rbps=1048576 wbps=max riops=max wiops=100", st.major, st.minor)
 	if maxLine != want {

@@ -137,6 +137,22 @@ type fsView struct {
 }
 
 // top returns the topmost mount at point (the one a path lookup sees).
+// fsMountHolding returns the host's mount that holds path (the last one
+// mounted at the deepest mount point above it).
+func fsMountHolding(t *testing.T, path string) (fsMount, bool) {
+	var best fsMount
+	found := false
+	for _, m := range fsHostMounts(t) {
+		p := m.Point
+		if p == path || p == "/" || strings.HasPrefix(path, p+"/") {
+			if !found || len(p) >= len(best.Point) {
+				best, found = m, true
+			}
+		}
+	}
+	return best, found
+}
+
 func (v fsView) top(point string) (fsMount, bool) {
 	for i := len(v.Mounts) - 1; i >= 0; i-- {
 		if v.Mounts[i].Point == point {

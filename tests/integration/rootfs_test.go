@@ -269,6 +269,13 @@ func TestRootfsPropagation(t *testing.T) {
 					b = fsBundleIn(t, dir)
 				} else {
 					b = newBundle(t)
+					// The temp dir may itself be on a shared mount (it is
+					// where the host's root is rshared, as under systemd).
+					if m, ok := fsMountHolding(t, b.Dir); ok {
+						if g, shared := m.optional("shared"); shared {
+							group, onShared = g, true
+						}
+					}
 				}
 				b.Spec.Linux.RootfsPropagation = tc.prop
 				v := fsInspect(e, b)
