@@ -51,7 +51,7 @@ func createContainerAttached(c *cli.Context, attach libcontainer.ConsoleFunc) (*
 	if err != nil {
 		return nil, err
 	}
-	return libcontainer.Create(root, id, libcontainer.CreateOpts{
+	ctr, err := libcontainer.Create(root, id, libcontainer.CreateOpts{
 		Bundle:        bundle,
 		PidFile:       c.String("pid-file"),
 		NoPivot:       c.Bool("no-pivot"),
@@ -60,5 +60,7 @@ func createContainerAttached(c *cli.Context, attach libcontainer.ConsoleFunc) (*
 		ConsoleSocket: c.String("console-socket"),
 		Attach:        attach,
 		Logf:          initLog,
+		Warn:          func(msg string) { logger.warnf("%s", msg) },
 	})
+	return ctr, err
 }

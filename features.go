@@ -31,7 +31,7 @@ func huskFeatures() *features.Features {
 	f := &features.Features{
 		OCIVersionMin: "1.0.0",
 		OCIVersionMax: specs.Version,
-		Hooks:         []string{},
+		Hooks:         []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},
 		MountOptions:  libcontainer.MountOptions(),
 		Linux: &features.Linux{
 			Namespaces:   namespaces,

@@ -46,5 +46,9 @@ func loadContainer(c *cli.Context) (*libcontainer.Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	return libcontainer.Load(root, id)
+	ctr, err := libcontainer.Load(root, id)
+	if ctr != nil {
+		ctr.Warn = func(msg string) { logger.warnf("%s", msg) }
+	}
+	return ctr, err
 }

@@ -51,6 +51,15 @@ type Container struct {
 	cg  *cgroups.Manager
 	// init is set only in the process that created the container.
 	init *initProcess
+	// Warn receives what must not fail an operation: poststart and
+	// poststop hook failures. Nil drops them.
+	Warn func(msg string)
+}
+
+func (c *Container) warn(err error) {
+	if err != nil && c.Warn != nil {
+		c.Warn(err.Error())
+	}
 }
 
 // CreateOpts are create's and run's flags.
@@ -63,6 +72,8 @@ type CreateOpts struct {
 	Stdio        [3]*os.File // nil: husk's own
 	// Logf receives the warnings init sends during create.
 	Logf func(level, msg string)
+	// Warn becomes the container's Warn (poststart, poststop failures).
+	Warn func(msg string)
 	// ConsoleSocket is where the pty master goes with process.terminal;
 	// without one, Attach receives it (husk run in the foreground).
 	ConsoleSocket string
@@ -101,7 +112,7 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c = &Container{dir: dir}
+	c = &Container{dir: dir, Warn: opts.Warn}
 	defer func() {
 		if err != nil {
 			c.undoCreate()
@@ -167,8 +178,17 @@ func passedFDs(preserve int) (int, []string) {
 	return listen + preserve, env
 }
 
-// undoCreate removes what a failed create made: init, cgroup, state dir.
+// undoCreate removes what a failed create made: init, cgroup, state dir,
+// and runs the poststop hooks.
+//
+// runtime-spec: if a prestart, createRuntime, createContainer or
+// startContainer hook fails, the runtime MUST stop the container and
+// continue the lifecycle at delete (whose poststop hooks run).
 func (c *Container) undoCreate() {
+	if c.init != nil && c.init.spec.Hooks != nil {
+		state := specs.State{Version: specs.Version, ID: c.init.id, Status: specs.StateStopped, Bundle: c.init.bundle, Annotations: c.init.spec.Annotations}
+		defer func() { c.warn(runHooks("poststop", c.init.spec.Hooks.Poststop, state)) }()
+	}
 	if c.init != nil {
 		c.init.kill()
 	}
@@ -287,6 +307,12 @@ func (c *Container) Start() error {
 		return fmt.Errorf("reading init's reply: %w", err)
 	}
 	if len(reply) == 0 {
+		// runtime-spec: poststart hooks MUST be called after the user
+		// process is executed but before start returns; a failure is a
+		// warning, and the lifecycle goes on.
+		if h := c.rec.Spec.Hooks; h != nil {
+			c.warn(runHooks("poststart", h.Poststart, c.hookState(specs.StateRunning)))
+		}
 		return nil
 	}
 	var m message
@@ -346,6 +372,11 @@ func (c *Container) Delete(force bool) error {
 	}
 	if err := c.dir.remove(); err != nil {
 		return fmt.Errorf("removing state dir: %w", err)
+	}
+	// runtime-spec: poststop hooks MUST be called after the container is
+	// deleted but before delete returns; a failure is a warning.
+	if h := c.rec.Spec.Hooks; h != nil {
+		c.warn(runHooks("poststop", h.Poststop, c.hookState(specs.StateStopped)))
 	}
 	return nil
 }

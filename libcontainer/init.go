@@ -156,6 +156,13 @@ func runInit(conn syncConn) (int, error) {
 	if err := step("preparing rootfs", prepareRootfs(b)); err != nil {
 		return -1, err
 	}
+	state, err := createHooks(conn, b)
+	if err != nil {
+		return -1, err
+	}
+	if err := step("entering rootfs", enterRoot(b.Rootfs, b.NoPivot)); err != nil {
+		return -1, err
+	}
 	// Before finishRootfs: root.readonly would make a missing cwd
 	// impossible to create.
 	if err := step("creating cwd "+spec.Process.Cwd, os.MkdirAll(spec.Process.Cwd, 0o755)); err != nil {
@@ -180,7 +187,37 @@ func runInit(conn syncConn) (int, error) {
 	if err != nil {
 		return -1, step("waiting for start", err)
 	}
+	// runtime-spec: startContainer hooks MUST be called as part of the
+	// start operation before the user-specified program is executed, in
+	// the container namespace.
+	if hooks := spec.Hooks; hooks != nil && len(hooks.StartContainer) > 0 {
+		state.Status = specs.StateCreated
+		if err := runHooks("startContainer", hooks.StartContainer, state); err != nil {
+			return startConn, err
+		}
+	}
 	return startConn, proc.exec()
+}
+
+// createHooks runs the hooks of the create operation, between the mounts
+// and pivot_root: the parent runs prestart and createRuntime in the
+// runtime namespace and answers with the state (it alone knows init's
+// host pid); init then runs createContainer in the container namespace.
+func createHooks(conn syncConn, b *bootstrap) (specs.State, error) {
+	h := b.Spec.Hooks
+	if h == nil || len(h.Prestart)+len(h.CreateRuntime)+len(h.CreateContainer)+len(h.StartContainer) == 0 {
+		return specs.State{}, nil
+	}
+	if err := conn.send(message{Type: msgHooks}); err != nil {
+		return specs.State{}, err
+	}
+	m, err := conn.recv()
+	if err != nil || m.Type != msgHooks || m.State == nil {
+		return specs.State{}, step("running hooks", fmt.Errorf("waiting for the runtime's hooks: %v %v", m.Type, err))
+	}
+	// runtime-spec: createContainer hooks MUST be called after the
+	// createRuntime hooks, before pivot_root, in the container namespace.
+	return *m.State, runHooks("createContainer", h.CreateContainer, *m.State)
 }
 
 // execInit runs a process in a live container (husk exec): the

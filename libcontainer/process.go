@@ -31,6 +31,10 @@ type initProcess struct {
 	pending *bootstrap
 	// offsets are timens_offsets the parent writes for the intermediate.
 	offsets []byte
+	// spec and id are for the hooks' state.
+	spec   *specs.Spec
+	id     string
+	bundle string
 }
 
 // startInit clones `husk init` into the container's namespaces and cgroup
@@ -126,7 +130,7 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 		parentSync.Close()
 		return nil, fmt.Errorf("starting container init: %w", err)
 	}
-	p := &initProcess{cmd: cmd, conn: syncConn{parentSync}, proc: cmd.Process}
+	p := &initProcess{cmd: cmd, conn: syncConn{parentSync}, proc: cmd.Process, spec: spec, id: b.ID, bundle: b.Bundle}
 	if reexec {
 		p.pending, p.offsets = b, offsets
 		return p, nil
@@ -174,6 +178,10 @@ func (p *initProcess) waitReady(logf func(level, msg string), console ConsoleFun
 			if err := p.writeTimeOffsets(); err != nil {
 				return err
 			}
+		case msgHooks:
+			if err := p.runtimeHooks(); err != nil {
+				return err
+			}
 		case msgPty:
 			if f == nil {
 				return errors.New("init sent no pty master")
@@ -211,6 +219,27 @@ func (p *initProcess) waitExec() error {
 		return &InitError{Step: m.Step, Msg: m.Msg}
 	}
 	return fmt.Errorf("unexpected %q message from init", m.Type)
+}
+
+// runtimeHooks runs prestart and createRuntime for init, in the runtime
+// namespace, and hands init the state for the container's own hooks.
+//
+// runtime-spec: createRuntime hooks MUST be called as part of the create
+// operation after the runtime environment has been created but before
+// the pivot_root; prestart hooks (deprecated) likewise, before them.
+func (p *initProcess) runtimeHooks() error {
+	state := specs.State{
+		Version: specs.Version, ID: p.id, Status: specs.StateCreating,
+		Pid: p.proc.Pid, Bundle: p.bundle, Annotations: p.spec.Annotations,
+	}
+	h := p.spec.Hooks
+	if err := runHooks("prestart", h.Prestart, state); err != nil {
+		return err
+	}
+	if err := runHooks("createRuntime", h.CreateRuntime, state); err != nil {
+		return err
+	}
+	return p.conn.send(message{Type: msgHooks, State: &state})
 }
 
 // adoptInit makes pid, the real init forked by the intermediate one, the

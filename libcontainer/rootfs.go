@@ -13,8 +13,8 @@ import (
 )
 
 // prepareRootfs builds the container's filesystem from root.path and
-// mounts[], then makes it "/". It runs in init, in the container's mount
-// namespace, before pivot_root.
+// mounts[]. It runs in init, in the container's mount namespace; then
+// the createRuntime and createContainer hooks run, then enterRoot.
 func prepareRootfs(b *bootstrap) error {
 	spec := b.Spec
 	if err := setRootPropagation(b.Rootfs, spec.Linux.RootfsPropagation); err != nil {
@@ -35,11 +35,9 @@ func prepareRootfs(b *bootstrap) error {
 		}
 	}
 	if !bindsHostDev(spec.Mounts) {
-		if err := createDevices(root, spec.Linux.Devices); err != nil {
-			return err
-		}
+		return createDevices(root, spec.Linux.Devices)
 	}
-	return enterRoot(b.Rootfs, b.NoPivot)
+	return nil
 }
 
 // setFinalPropagation applies linux.rootfsPropagation to the new "/". It

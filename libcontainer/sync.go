@@ -25,6 +25,10 @@ import (
 //	                                sends bootstrap only now, to the real one
 //	2     parent → init   bootstrap everything init needs: spec, rootfs, fds
 //	3     init → parent   log       zero or more warnings/debug lines
+//	2a    init ↔ parent   hooks     with hooks, after the mounts and before
+//	                                pivot_root: init asks, the parent runs
+//	                                prestart and createRuntime and answers
+//	                                with the state; init runs createContainer
 //	3a    init → parent   pty       with process.terminal: the pty master
 //	                                (SCM_RIGHTS); msg is the slave's name
 //	4     init → parent   ready     rootfs pivoted, user set, entrypoint found;
@@ -47,6 +51,7 @@ const (
 	msgPid       = "pid"
 	msgTimens    = "timens"
 	msgPty       = "pty"
+	msgHooks     = "hooks"
 )
 
 // message is the one envelope every packet uses.
@@ -57,6 +62,8 @@ type message struct {
 	Step      string     `json:"step,omitempty"`
 	Msg       string     `json:"msg,omitempty"`
 	Pid       int        `json:"pid,omitempty"`
+	// State is the container's state, for hooks.
+	State *specs.State `json:"state,omitempty"`
 }
 
 // bootstrap is what the parent hands to init.

@@ -43,6 +43,7 @@ func validateAll(spec *specs.Spec, bundle string) []error {
 	v.hostname()
 	v.mounts()
 	v.linux()
+	v.hooks()
 	v.unsupported()
 	return v.errs
 }
@@ -347,13 +348,31 @@ func (v *validator) linux() {
 	}
 }
 
+func (v *validator) hooks() {
+	h := v.spec.Hooks
+	if h == nil {
+		return
+	}
+	for name, list := range map[string][]specs.Hook{
+		"prestart": h.Prestart, "createRuntime": h.CreateRuntime, "createContainer": h.CreateContainer,
+		"startContainer": h.StartContainer, "poststart": h.Poststart, "poststop": h.Poststop,
+	} {
+		for i, hook := range list {
+			path := fmt.Sprintf("hooks.%s[%d]", name, i)
+			if !filepath.IsAbs(hook.Path) {
+				v.errorf(path+".path", "%q: must be an absolute path", hook.Path)
+			}
+			if hook.Timeout != nil && *hook.Timeout <= 0 {
+				v.errorf(path+".timeout", "%d: must be positive", *hook.Timeout)
+			}
+		}
+	}
+}
+
 // unsupported rejects fields husk cannot honour yet: a field that would be
 // silently dropped is a bug, so each one is named.
 func (v *validator) unsupported() {
 	s := v.spec
-	if s.Hooks != nil {
-		v.errorf("hooks", "hooks are not supported yet")
-	}
 	if p := s.Process; p != nil {
 		// Labels are ignored where the LSM is off, as runc does; where it
 		// is on, they must not be dropped.

@@ -202,9 +202,9 @@ func TestValidateNamesTheField(t *testing.T) {
 		}, "linux.maskedPaths[1]", "absolute"},
 		{"relative read-only path", func(s *specs.Spec, _ string) { s.Linux.ReadonlyPaths[0] = "proc" }, "linux.readonlyPaths[0]", "absolute"},
 		// A field husk would otherwise drop silently is refused by name.
-		{"hooks", func(s *specs.Spec, _ string) {
-			s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/bin/true"}}}
-		}, "hooks", "not supported"},
+		{"hook with a relative path", func(s *specs.Spec, _ string) {
+			s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/bin/true"}, {Path: "true"}}}
+		}, "hooks.prestart[1].path", "absolute"},
 		{"scheduler", func(s *specs.Spec, _ string) { s.Process.Scheduler = &specs.Scheduler{Policy: "SCHED_OTHER"} }, "process.scheduler", "not supported"},
 		{"ioPriority", func(s *specs.Spec, _ string) { s.Process.IOPriority = &specs.LinuxIOPriority{Class: "IOPRIO_CLASS_BE"} }, "process.ioPriority", "not supported"},
 		{"execCPUAffinity", func(s *specs.Spec, _ string) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "0"} }, "process.execCPUAffinity", "not supported"},

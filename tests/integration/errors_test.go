@@ -90,10 +90,10 @@ func TestErrorsCreateFailsCleanly(t *testing.T) {
 			b.Spec.Process.Args = nil
 			b.save()
 		}, []string{"process.args"}},
-		{"hooks", func(t *testing.T, b *bundle) {
-			b.Spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/true"}}}
+		{"failing hook", func(t *testing.T, b *bundle) {
+			b.Spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/false"}}}
 			b.save()
-		}, []string{"hooks", "not supported"}},
+		}, []string{"createRuntime hook 0 (/bin/false)", "exit status 1"}},
 		{"seccomp", func(t *testing.T, b *bundle) {
 			b.Spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow}
 			b.save()

@@ -1,0 +1,85 @@
+package libcontainer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// runHooks runs hooks in order, each with the state on stdin, and stops
+// at the first failure.
+//
+// runtime-spec: hooks MUST be called in the listed order; the state of
+// the container MUST be passed to hooks over stdin.
+func runHooks(kind string, hooks []specs.Hook, state specs.State) error {
+	if len(hooks) == 0 {
+		return nil
+	}
+	data, err := json.Marshal(state)
+	if err != nil {
+		return err
+	}
+	for i, h := range hooks {
+		if err := runHook(h, data); err != nil {
+			return fmt.Errorf("%s hook %d (%s): %w", kind, i, h.Path, err)
+		}
+	}
+	return nil
+}
+
+// runHook runs one hook: path, args (args[0] is its argv[0]), and exactly
+// env, killed after timeout seconds. A failure carries the hook's stderr.
+func runHook(h specs.Hook, state []byte) error {
+	ctx := context.Background()
+	if h.Timeout != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(*h.Timeout)*time.Second)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, h.Path)
+	if len(h.Args) > 0 {
+		cmd.Args = h.Args
+	}
+	cmd.Env = h.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	var stderr bytes.Buffer
+	cmd.Stdin = bytes.NewReader(state)
+	cmd.Stderr = &stderr
+	cmd.WaitDelay = time.Second
+	err := cmd.Run()
+	if ctx.Err() == context.DeadlineExceeded {
+		return fmt.Errorf("timed out after %ds", *h.Timeout)
+	}
+	if err != nil {
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			return fmt.Errorf("%w: %s", err, oneLine(msg))
+		}
+		return err
+	}
+	return nil
+}
+
+// oneLine joins a hook's stderr lines, so the error stays one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+// hookState is the state hooks of a live container are given.
+func (c *Container) hookState(status specs.ContainerState) specs.State {
+	s := specs.State{
+		Version: specs.Version, ID: c.rec.ID, Status: status,
+		Bundle: c.rec.Bundle, Annotations: c.rec.Annotations,
+	}
+	if status != specs.StateStopped {
+		s.Pid = c.rec.Pid
+	}
+	return s
+}
