@@ -46,6 +46,21 @@ var containerdScenarios = []scenario[*ctrEnv]{
 		r := e.run(t, []string{"--env", "FOO=bar baz", "--cwd", "/tmp"}, "sh", "-c", `echo "$FOO" "$(pwd)"`)
 		wantOutput(t, r, 0, "bar baz /tmp")
 	}},
+	{"read-only", func(t *testing.T, e *ctrEnv) {
+		r := e.run(t, []string{"--read-only"}, "sh", "-c", "touch /x 2>&1; echo status $?")
+		if r.Code != 0 || !strings.Contains(r.Stdout, "Read-only file system") || !strings.Contains(r.Stdout, "status 1") {
+			t.Fatalf("want touch / to fail on a read-only rootfs, got %v", r)
+		}
+	}},
+	{"bind-mount", func(t *testing.T, e *ctrEnv) {
+		src := hostDir(t, e.dir)
+		r := e.run(t, []string{"--mount", "type=bind,src=" + src + ",dst=/host,options=rbind:ro"},
+			"sh", "-c", "cat /host/greeting; touch /host/x 2>/dev/null || echo read-only")
+		wantOutput(t, r, 0, "hello from the host\nread-only")
+	}},
+	{"privileged", func(t *testing.T, e *ctrEnv) {
+		checkPrivileged(t, e.run(t, []string{"--privileged"}, "sh", "-c", privilegedScript))
+	}},
 	{"run-tty", func(t *testing.T, e *ctrEnv) {
 		args := e.args(append(append([]string{"run", "--rm", "-t"}, e.prepare(t)...), imageName, e.id, "sh")...)
 		terminalScenario(t, startOnPty(t, cmdOpts{dir: e.dir}, "ctr", args...))

@@ -139,6 +139,45 @@ func containerName(t *testing.T) string {
 // stops cleanly.
 const counterScript = `trap 'exit 42' TERM; i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.1; done`
 
+// privilegedScript prints what a privileged container must have: every
+// capability, and a host device it can open (/dev/kmsg, which no default
+// device rule allows).
+const privilegedScript = `grep CapEff /proc/self/status; : < /dev/kmsg && echo kmsg opened`
+
+// checkPrivileged checks privilegedScript's output: the effective
+// capabilities are the test's bounding set, and /dev/kmsg opened.
+func checkPrivileged(t *testing.T, r result) {
+	t.Helper()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bnd string
+	for _, line := range strings.Split(string(status), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "CapBnd:" {
+			bnd = f[1]
+		}
+	}
+	want := "CapEff: " + bnd + " kmsg opened"
+	if r.Code != 0 || strings.Join(strings.Fields(r.Stdout), " ") != want {
+		t.Fatalf("want %q from a privileged container, got %v", want, r)
+	}
+}
+
+// hostDir makes a directory with a file "greeting" in it, to bind-mount
+// into containers.
+func hostDir(t *testing.T, parent string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp(parent, "bind-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "greeting"), []byte("hello from the host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // checkFrozen watches a counterScript container whose init is pid:
 // while frozen the counter must not move for half a second; while
 // running it must.

@@ -54,6 +54,27 @@ var podmanScenarios = []scenario[*podmanEnv]{
 	{"user", func(t *testing.T, e *podmanEnv) {
 		wantOutput(t, e.run(t, []string{"--user", "65534:65534"}, "sh", "-c", "echo $(id -u):$(id -g)"), 0, "65534:65534")
 	}},
+	{"read-only", func(t *testing.T, e *podmanEnv) {
+		// --read-only also mounts tmpfs on /tmp, /var/tmp and /run, with
+		// the "tmpcopyup" option.
+		r := e.run(t, []string{"--read-only"}, "sh", "-c", "touch /x 2>/dev/null || echo read-only; touch /tmp/x && echo tmp writable")
+		wantOutput(t, r, 0, "read-only\ntmp writable")
+	}},
+	{"volume", func(t *testing.T, e *podmanEnv) {
+		src := hostDir(t, e.dir)
+		r := e.run(t, []string{"-v", src + ":/host:ro"}, "sh", "-c",
+			"cat /host/greeting; touch /host/x 2>/dev/null || echo read-only")
+		wantOutput(t, r, 0, "hello from the host\nread-only")
+	}},
+	{"tmpfs", func(t *testing.T, e *podmanEnv) {
+		// podman mounts --tmpfs with the "tmpcopyup" option.
+		r := e.run(t, []string{"--tmpfs", "/var/tmp"}, "sh", "-c",
+			"grep -c ' /var/tmp tmpfs ' /proc/mounts; touch /var/tmp/x && echo writable")
+		wantOutput(t, r, 0, "1\nwritable")
+	}},
+	{"privileged", func(t *testing.T, e *podmanEnv) {
+		checkPrivileged(t, e.run(t, []string{"--privileged"}, "sh", "-c", privilegedScript))
+	}},
 	{"run-tty", func(t *testing.T, e *podmanEnv) {
 		args := append(e.globalArgs(), e.runLine(t, []string{"-it", "--rm"}, nil, "sh")...)
 		terminalScenario(t, startOnPty(t, e.opts(), "podman", args...))
