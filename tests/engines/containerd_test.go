@@ -130,11 +130,12 @@ var containerdScenarios = []scenario[*ctrEnv]{
 	{"delete-cleanup", func(t *testing.T, e *ctrEnv) {
 		e.start(t, "sh", "-c", counterScript)
 		pid, _ := e.task(t)
+		cgroups := e.cg.Of(t, pid, e.id)
 		mustSucceed(t, e.ctr(t, "task", "kill", "-s", "SIGKILL", e.id))
 		e.waitStatus(t, "STOPPED")
 		e.deleteTask(t, 128+int(syscall.SIGKILL))
 		mustSucceed(t, e.ctr(t, "container", "delete", e.id))
-		e.checkGone(t, pid)
+		e.checkGone(t, pid, cgroups)
 	}},
 }
 
@@ -380,7 +381,7 @@ func (e *ctrEnv) deleteTask(t *testing.T, status int) {
 
 // checkGone checks that nothing of the deleted container is left: its
 // process, its state in the runtime's root, its cgroup, its mounts.
-func (e *ctrEnv) checkGone(t *testing.T, pid int) {
+func (e *ctrEnv) checkGone(t *testing.T, pid int, cgroups []string) {
 	t.Helper()
 	if err := syscall.Kill(pid, 0); err == nil {
 		t.Errorf("the container's init (pid %d) is still alive", pid)
@@ -391,7 +392,7 @@ func (e *ctrEnv) checkGone(t *testing.T, pid int) {
 	if r := command(t, cmdOpts{}, e.rt.Path, "--root", e.runtimeRoot(), "list", "-q"); strings.Contains(r.Stdout, e.id) {
 		t.Errorf("%s list still shows the container:\n%s", e.rt.Name, r.Stdout)
 	}
-	if left := e.cg.Exists(e.cgroupPath()); len(left) > 0 {
+	if left := e.cg.Left(cgroups); len(left) > 0 {
 		t.Errorf("the container's cgroups are left: %v", left)
 	}
 	for _, m := range mountsUnder(t, e.dir) {

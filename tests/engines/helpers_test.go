@@ -253,13 +253,39 @@ func (s *cgroupSandbox) dirs() []string {
 	return dirs
 }
 
-// Exists reports whether the cgroup at path (a cgroupsPath under the
-// sandbox) is left in any hierarchy.
-func (s *cgroupSandbox) Exists(path string) []string {
+// Of returns the cgroups, as paths below the hierarchies' roots, that
+// pid is in and that are its own: under the sandbox and named with the
+// container's id (not the engine's, which the runtime may leave a
+// container in on a hybrid host).
+func (s *cgroupSandbox) Of(t *testing.T, pid int, id string) []string {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatalf("reading the container's cgroups: %v", err)
+	}
+	var paths []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		// hierarchy-id:controllers:path
+		f := strings.SplitN(line, ":", 3)
+		if len(f) == 3 && strings.HasPrefix(f[2], s.Path+"/") && strings.Contains(f[2], id) && !slices.Contains(paths, f[2]) {
+			paths = append(paths, f[2])
+		}
+	}
+	if len(paths) == 0 {
+		t.Fatalf("the container (pid %d) is in no cgroup of its own under %s:\n%s", pid, s.Path, data)
+	}
+	return paths
+}
+
+// Left lists which of the cgroups paths (from Of) still exist, in any
+// hierarchy.
+func (s *cgroupSandbox) Left(paths []string) []string {
 	var left []string
-	for _, m := range s.mounts {
-		if _, err := os.Stat(filepath.Join(m, path)); err == nil {
-			left = append(left, filepath.Join(m, path))
+	for _, p := range paths {
+		for _, m := range s.mounts {
+			if _, err := os.Stat(filepath.Join(m, p)); err == nil {
+				left = append(left, filepath.Join(m, p))
+			}
 		}
 	}
 	return left

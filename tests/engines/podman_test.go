@@ -86,12 +86,14 @@ var podmanScenarios = []scenario[*podmanEnv]{
 			return strings.Contains(r.Stdout, "started"), r.String()
 		})
 		id := e.inspect(t, "{{.Id}}")
+		pid, _ := strconv.Atoi(e.inspect(t, "{{.State.Pid}}"))
+		cgroups := e.cg.Of(t, pid, id)
 		mustSucceed(t, e.podman(t, "stop", "-t", "10", e.name)) // SIGTERM: the script exits 42
 		if code := e.inspect(t, "{{.State.ExitCode}}"); code != "42" {
 			t.Fatalf("want exit code 42 after podman stop, got %s", code)
 		}
 		mustSucceed(t, e.podman(t, "rm", e.name))
-		e.checkGone(t, id)
+		e.checkGone(t, id, cgroups)
 	}},
 	{"restart", func(t *testing.T, e *podmanEnv) {
 		// podman restart stops the container, deletes it from the
@@ -349,7 +351,7 @@ func (e *podmanEnv) inspect(t *testing.T, format string) string {
 
 // checkGone checks that nothing of the removed container is left: its
 // state in the runtime's root, its cgroup, its mounts, podman's record.
-func (e *podmanEnv) checkGone(t *testing.T, id string) {
+func (e *podmanEnv) checkGone(t *testing.T, id string, cgroups []string) {
 	t.Helper()
 	root := e.runtimeRoot(e.rt)
 	if _, err := os.Stat(filepath.Join(root, id)); err == nil {
@@ -358,7 +360,7 @@ func (e *podmanEnv) checkGone(t *testing.T, id string) {
 	if r := command(t, cmdOpts{}, e.rt.Path, "--root", root, "list", "-q"); strings.Contains(r.Stdout, id) {
 		t.Errorf("%s list still shows the container:\n%s", e.rt.Name, r.Stdout)
 	}
-	if left := e.cg.Exists(e.cg.Path + "/libpod-" + id); len(left) > 0 {
+	if left := e.cg.Left(cgroups); len(left) > 0 {
 		t.Errorf("the container's cgroups are left: %v", left)
 	}
 	for _, m := range mountsUnder(t, e.dir) {
