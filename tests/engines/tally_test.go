@@ -10,7 +10,7 @@ import (
 // tally counts each engine's scenarios per runtime, for the summary line
 // TestMain prints last:
 //
-//	containerd: husk 9/13, runc 13/13; podman: husk 8/14 (2 skipped), runc 14/14 (2 skipped)
+//	engines tally: containerd: husk 12/16, runc 16/16; podman: husk 14/20 (2 skipped), runc 20/20 (2 skipped)
 type tally struct {
 	mu      sync.Mutex
 	engines []string                     // in the order they ran
