@@ -102,6 +102,9 @@ func selectRuntimes(dir string) ([]ociRuntime, error) {
 				continue
 			}
 		}
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("runtime %s: %w", name, err)
+		}
 		out = append(out, ociRuntime{Name: name, Path: path})
 	}
 	return out, nil
