@@ -125,6 +125,64 @@ func TestDeviceProgram(t *testing.T) {
 	}
 }
 
+// TestDeviceProgramAllowAll: an allow-all rule (a privileged container's)
+// decides everything, and the program has no unreachable instruction,
+// which the kernel's verifier would reject.
+func TestDeviceProgramAllowAll(t *testing.T) {
+	for i, rules := range [][]specs.LinuxDeviceCgroup{
+		DeviceRules([]specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}},
+			[]specs.LinuxDevice{{Path: "/dev/kmsg", Type: "c", Major: 1, Minor: 11}}),
+		{{Allow: false, Type: "c", Major: i64p(1), Minor: i64p(1), Access: "rwm"}, {Allow: true, Type: "a"}},
+	} {
+		prog, err := compileDeviceRules(rules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ typ, access, major, minor uint32 }{
+			{devTypeChar, accRead | accWrite, 1, 1},
+			{devTypeBlock, accRead | accWrite | accMknod, 8, 0},
+			{devTypeChar, accRead, 1, 11},
+		} {
+			if got := runProgram(t, prog, c.typ, c.access, c.major, c.minor); got != 1 {
+				t.Errorf("case %d: %+v denied", i, c)
+			}
+		}
+		if pc := unreachable(prog); pc >= 0 {
+			t.Errorf("case %d: instruction %d of %d is unreachable", i, pc, len(prog))
+		}
+	}
+	// Rules the allow-all shadows are still validated.
+	if _, err := compileDeviceRules([]specs.LinuxDeviceCgroup{{Allow: true, Type: "x"}, {Allow: true}}); err == nil {
+		t.Error("a shadowed rule of type x accepted")
+	}
+}
+
+// unreachable returns the first instruction no path from the start
+// reaches, or -1.
+func unreachable(prog []bpfInsn) int {
+	seen := make([]bool, len(prog))
+	var walk func(pc int)
+	walk = func(pc int) {
+		for ; pc < len(prog) && !seen[pc]; pc++ {
+			seen[pc] = true
+			in := prog[pc]
+			if in.code == unix.BPF_JMP|unix.BPF_EXIT {
+				return
+			}
+			if in.isJump() {
+				walk(pc + 1 + int(in.off))
+			}
+		}
+	}
+	walk(0)
+	for pc, ok := range seen {
+		if !ok {
+			return pc
+		}
+	}
+	return -1
+}
+
 func i64p(v int64) *int64 { return &v }
 
 func TestNewPath(t *testing.T) {

@@ -100,6 +100,10 @@ func (m *Manager) setDevices(rules []specs.LinuxDeviceCgroup, devices []specs.Li
 // first and the first match decides: that is "later rules win". An allow
 // rule matches when it grants every access asked for; a deny rule when it
 // forbids any of them.
+//
+// A rule with nothing to test (allow "a *:* rwm", as --privileged
+// containers have) matches everything: the program ends with it, since
+// the verifier rejects the unreachable rules before it and the default.
 func compileDeviceRules(rules []specs.LinuxDeviceCgroup) ([]bpfInsn, error) {
 	prog := []bpfInsn{
 		ldxW(regType, regCtx, 0),        // r2 = ctx->access_type
@@ -109,12 +113,19 @@ func compileDeviceRules(rules []specs.LinuxDeviceCgroup) ([]bpfInsn, error) {
 		ldxW(regMajor, regCtx, 4),       // r4 = ctx->major
 		ldxW(regMinor, regCtx, 8),       // r5 = ctx->minor
 	}
+	decided := false
 	for i := len(rules) - 1; i >= 0; i-- {
-		block, err := ruleBlock(rules[i])
+		block, err := ruleBlock(rules[i]) // shadowed rules are still checked
 		if err != nil {
 			return nil, fmt.Errorf("linux.resources.devices[%d]: %w", i, err)
 		}
-		prog = append(prog, block...)
+		if !decided {
+			prog = append(prog, block...)
+			decided = len(block) == 2 // no test: just the verdict and exit
+		}
+	}
+	if decided {
+		return prog, nil
 	}
 	return append(prog, movImm(regRet, 0), exit()), nil
 }
