@@ -12,6 +12,8 @@ VMTESTS ?= ^TestCgroup
 
 .PHONY: husk demo test unit integration vmtest clean
 
+include tests/engines/engines.mk
+
 husk:
 	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o husk .
 

@@ -21,6 +21,7 @@ type mountOpts struct {
 	recSet      uint64 // MOUNT_ATTR_* to set recursively (rro, rnosuid, ...)
 	recClear    uint64
 	recAtime    *uint64 // an access-time mode set recursively (ratime, rnoatime, ...)
+	tmpcopyup   bool    // a tmpfs that starts with a copy of what it covers
 	data        []string
 }
 
@@ -110,7 +111,8 @@ func parseMountOptions(options []string) (mountOpts, error) {
 		case "idmap", "ridmap":
 			return o, fmt.Errorf("%q: idmapped mounts are not supported yet", opt)
 		case "tmpcopyup":
-			return o, fmt.Errorf("%q: not supported", opt)
+			o.tmpcopyup = true
+			continue
 		}
 		o.data = append(o.data, opt)
 	}
@@ -429,6 +431,7 @@ func MountOptions() []string {
 	for o := range recursiveAttrs {
 		out = append(out, o)
 	}
+	out = append(out, "tmpcopyup")
 	sort.Strings(out)
 	return out
 }

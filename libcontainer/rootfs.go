@@ -121,7 +121,10 @@ func mountEntry(root *os.File, b *bootstrap, m specs.Mount) error {
 		target, err = cgroupEntry(root, b, dest, opts)
 	default:
 		target, err = mkdirInRoot(root, dest, 0o755)
-		if err == nil {
+		switch {
+		case err == nil && opts.tmpcopyup:
+			err = mountTmpcopyup(target, opts)
+		case err == nil:
 			err = mountFS(root, m.Source, target, dest, m.Type, opts.flags, strings.Join(opts.data, ","))
 		}
 		if err == nil && (opts.recSet|opts.recClear != 0 || opts.recAtime != nil) {
