@@ -30,5 +30,6 @@ engines: husk engines-bin
 	HUSK_BINARY=$(CURDIR)/husk bin/engines.test -test.timeout 20m $(ENGINES_FLAGS)
 
 engines-vm: husk engines-bin
-	$(VMRUN) --timeout 1800 -- env HUSK_BINARY=$(CURDIR)/husk bin/engines.test \
+	cp husk bin/husk-vm
+	$(VMRUN) --timeout 1800 -- env HUSK_BINARY=$(CURDIR)/bin/husk-vm bin/engines.test \
 		-test.run '$(ENGINES_VMTESTS)' -test.timeout 25m -test.v $(ENGINES_FLAGS)
