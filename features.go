@@ -42,7 +42,7 @@ func huskFeatures() *features.Features {
 			Selinux:      &features.Selinux{Enabled: &no},
 			IntelRdt:     &features.IntelRdt{Enabled: &no},
 			MountExtensions: &features.MountExtensions{
-				IDMap: &features.IDMap{Enabled: &no},
+				IDMap: &features.IDMap{Enabled: &yes},
 			},
 			NetDevices: &features.NetDevices{Enabled: &no},
 		},

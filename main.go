@@ -39,8 +39,13 @@ func init() {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "init" {
-		libcontainer.Init() // never returns
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "init":
+			libcontainer.Init() // never returns
+		case libcontainer.UsernsHoldArg:
+			libcontainer.HoldUserns() // never returns
+		}
 	}
 	os.Exit(run(os.Args))
 }

@@ -2,7 +2,6 @@ package libcontainer
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"sort"
 	"strings"
@@ -22,6 +21,8 @@ type mountOpts struct {
 	recClear    uint64
 	recAtime    *uint64 // an access-time mode set recursively (ratime, rnoatime, ...)
 	tmpcopyup   bool    // a tmpfs that starts with a copy of what it covers
+	idmap       bool    // an idmapped bind mount ("idmap", or "ridmap" with rec)
+	idmapRec    bool
 	data        []string
 }
 
@@ -109,7 +110,8 @@ func parseMountOptions(options []string) (mountOpts, error) {
 		}
 		switch opt {
 		case "idmap", "ridmap":
-			return o, fmt.Errorf("%q: idmapped mounts are not supported yet", opt)
+			o.idmap, o.idmapRec = true, opt == "ridmap"
+			continue
 		case "tmpcopyup":
 			o.tmpcopyup = true
 			continue
@@ -431,7 +433,7 @@ func MountOptions() []string {
 	for o := range recursiveAttrs {
 		out = append(out, o)
 	}
-	out = append(out, "tmpcopyup")
+	out = append(out, "tmpcopyup", "idmap", "ridmap")
 	sort.Strings(out)
 	return out
 }

@@ -80,6 +80,21 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 			CgroupFD:    int(cgroupDir.Fd()),
 		},
 	}
+	if !b.Exec {
+		trees, err := idmappedMounts(spec, b.Bundle)
+		if err != nil {
+			parentSync.Close()
+			return nil, err
+		}
+		for i, tree := range trees {
+			defer tree.Close()
+			if b.MountFDs == nil {
+				b.MountFDs = map[int]int{}
+			}
+			cmd.ExtraFiles = append(cmd.ExtraFiles, tree)
+			b.MountFDs[i] = 2 + len(cmd.ExtraFiles)
+		}
+	}
 	attr := cmd.SysProcAttr
 	cloneFlags := plan.newFlags
 	offsets := timeOffsets(spec.Linux.TimeOffsets)

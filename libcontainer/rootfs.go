@@ -30,7 +30,7 @@ func prepareRootfs(b *bootstrap) error {
 	}
 	defer root.Close()
 	for i, m := range spec.Mounts {
-		if err := mountEntry(root, b, m); err != nil {
+		if err := mountEntry(root, b, i, m); err != nil {
 			return fmt.Errorf("mounts[%d] (%s): %w", i, m.Destination, err)
 		}
 	}
@@ -107,7 +107,7 @@ func mountOf(path string) (*mountinfo.Info, error) {
 
 // mountEntry performs one mounts[] entry. The destination is resolved and
 // created inside root, never by a host path.
-func mountEntry(root *os.File, b *bootstrap, m specs.Mount) error {
+func mountEntry(root *os.File, b *bootstrap, index int, m specs.Mount) error {
 	opts, err := parseMountOptions(m.Options)
 	if err != nil {
 		return err
@@ -116,7 +116,11 @@ func mountEntry(root *os.File, b *bootstrap, m specs.Mount) error {
 	var target *os.File
 	switch {
 	case isBind(m):
-		target, err = bindEntry(root, b, m, dest, opts)
+		tree, prepared := b.MountFDs[index]
+		if !prepared {
+			tree = -1
+		}
+		target, err = bindEntry(root, b, m, dest, opts, tree)
 	case m.Type == "cgroup" || m.Type == "cgroup2":
 		target, err = cgroupEntry(root, b, dest, opts)
 	default:
@@ -149,8 +153,9 @@ func mountEntry(root *os.File, b *bootstrap, m specs.Mount) error {
 	return nil
 }
 
-// bindEntry binds a host path (bundle-relative when relative) at dest.
-func bindEntry(root *os.File, b *bootstrap, m specs.Mount, dest string, opts mountOpts) (*os.File, error) {
+// bindEntry binds a host path (bundle-relative when relative) at dest, or
+// attaches the detached mount tree the parent prepared, unless it is -1.
+func bindEntry(root *os.File, b *bootstrap, m specs.Mount, dest string, opts mountOpts, tree int) (*os.File, error) {
 	src := m.Source
 	if !filepath.IsAbs(src) {
 		src = filepath.Join(b.Bundle, src)
@@ -167,6 +172,13 @@ func bindEntry(root *os.File, b *bootstrap, m specs.Mount, dest string, opts mou
 	}
 	if err != nil {
 		return nil, err
+	}
+	if tree >= 0 {
+		err := unix.MoveMount(tree, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+		if err != nil {
+			return target, &mountError{op: "attaching idmapped bind", source: src, target: dest, err: err}
+		}
+		return target, nil
 	}
 	recursive := opts.flags&unix.MS_REC != 0
 	err = bindMount(unix.AT_FDCWD, src, target, recursive, attrFromFlags(opts.flags, opts.clear), opts.recAttr())

@@ -87,6 +87,9 @@ type bootstrap struct {
 	Env []string `json:"env,omitempty"`
 	// Exec is set for husk exec: a process joining a live container.
 	Exec bool `json:"exec,omitempty"`
+	// MountFDs maps the index of each mount the parent prepared (idmapped
+	// binds) to the fd of its detached mount, for init to attach.
+	MountFDs map[int]int `json:"mountFds,omitempty"`
 }
 
 // maxMessage bounds one packet; bootstrap carries the whole spec.

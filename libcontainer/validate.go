@@ -278,14 +278,38 @@ func (v *validator) mounts() {
 		if m.Destination == "" {
 			v.errorf(path+".destination", "must be set")
 		}
-		if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
-			v.errorf(path+".uidMappings", "idmapped mounts are not supported yet")
-		}
-		if _, err := parseMountOptions(m.Options); err != nil {
+		opts, err := parseMountOptions(m.Options)
+		if err != nil {
 			v.errorf(path+".options", "%s", errorText(err))
 		}
+		v.idmappedMount(path, m, opts)
 		if isBind(m) && m.Source == "" {
 			v.errorf(path+".source", "a bind mount needs a source")
+		}
+	}
+}
+
+// idmappedMount checks mounts[].uidMappings/gidMappings and the idmap
+// options: binds only; both mappings or neither (then the container's own
+// user namespace mappings are used).
+func (v *validator) idmappedMount(path string, m specs.Mount, opts mountOpts) {
+	hasMaps := len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0
+	if !hasMaps && !opts.idmap {
+		return
+	}
+	switch {
+	case !isBind(m):
+		v.errorf(path, "idmapped mounts are supported for bind mounts only")
+	case len(m.UIDMappings) == 0 != (len(m.GIDMappings) == 0):
+		v.errorf(path+".uidMappings", "uidMappings and gidMappings go together")
+	case !hasMaps && (v.spec.Linux == nil || len(v.spec.Linux.UIDMappings) == 0):
+		v.errorf(path+".options", "idmap without mounts[].uidMappings needs the container's user namespace mappings")
+	}
+	for name, maps := range map[string][]specs.LinuxIDMapping{".uidMappings": m.UIDMappings, ".gidMappings": m.GIDMappings} {
+		for i, mp := range maps {
+			if mp.Size == 0 {
+				v.errorf(fmt.Sprintf("%s%s[%d].size", path, name, i), "must be at least 1")
+			}
 		}
 	}
 }
