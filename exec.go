@@ -10,6 +10,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/libcontainer"
 )
@@ -48,6 +49,10 @@ var execCommand = &cli.Command{
 		detach := c.Bool("detach")
 		var sigs chan os.Signal
 		if !detach {
+			// The process may be a grandchild (an intermediate init clones
+			// it when a pid namespace must be joined from inside a user
+			// namespace): it comes to us when its parent exits.
+			unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 			sigs = make(chan os.Signal, 128)
 			signal.Notify(sigs)
 		}

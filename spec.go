@@ -92,7 +92,8 @@ func defaultSpec() *specs.Spec {
 // makeRootless adapts the default for an unprivileged user: a user
 // namespace mapping only that user to root, no network namespace (it
 // could not be configured), /sys bound from the host (sysfs cannot be
-// mounted without owning the network namespace), no cgroup limits.
+// mounted without owning the network namespace), no cgroup limits or
+// cgroup mount.
 func makeRootless(spec *specs.Spec, uid, gid int) {
 	l := spec.Linux
 	var ns []specs.LinuxNamespace
@@ -105,6 +106,15 @@ func makeRootless(spec *specs.Spec, uid, gid int) {
 	l.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(uid), Size: 1}}
 	l.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(gid), Size: 1}}
 	l.Resources = nil
+	// No cgroup of its own unless the host delegates one: the cgroup
+	// mount would show nothing useful, so it goes.
+	var mounts []specs.Mount
+	for _, m := range spec.Mounts {
+		if m.Destination != "/sys/fs/cgroup" {
+			mounts = append(mounts, m)
+		}
+	}
+	spec.Mounts = mounts
 	for i, m := range spec.Mounts {
 		switch m.Destination {
 		case "/sys":

@@ -31,7 +31,13 @@ var UnifiedRoot = sync.OnceValues(func() (string, error) {
 	return "", errors.New("no cgroup v2 hierarchy is mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified")
 })
 
-// Manager is one container's cgroup.
+// ErrNoCgroup is what a container without a cgroup (husk rootless, where
+// no cgroup was writable) answers to what only a cgroup can do.
+var ErrNoCgroup = errors.New("the container has no cgroup (husk ran rootless and could not create one)")
+
+// Manager is one container's cgroup. A nil *Manager is a container
+// without one: it holds no processes, is never frozen, and refuses
+// limits.
 type Manager struct {
 	// Path is the cgroup's directory, e.g. /sys/fs/cgroup/husk/web.
 	Path string
@@ -165,8 +171,28 @@ func wantedControllers(res *specs.LinuxResources) map[string]bool {
 	return want
 }
 
-// Open returns the cgroup directory for clone3(CLONE_INTO_CGROUP).
+// Dir is the cgroup's directory, "" without a cgroup.
+func (m *Manager) Dir() string {
+	if m == nil {
+		return ""
+	}
+	return m.Path
+}
+
+// TopDir is the highest directory create made, "" without a cgroup.
+func (m *Manager) TopDir() string {
+	if m == nil {
+		return ""
+	}
+	return m.Top
+}
+
+// Open returns the cgroup directory for clone3(CLONE_INTO_CGROUP), or nil
+// without a cgroup.
 func (m *Manager) Open() (*os.File, error) {
+	if m == nil {
+		return nil, nil
+	}
 	f, err := os.OpenFile(m.Path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("opening cgroup: %w", err)
@@ -176,6 +202,9 @@ func (m *Manager) Open() (*os.File, error) {
 
 // Procs lists the pids in the cgroup.
 func (m *Manager) Procs() ([]int, error) {
+	if m == nil {
+		return nil, ErrNoCgroup
+	}
 	data, err := os.ReadFile(filepath.Join(m.Path, "cgroup.procs"))
 	if err != nil {
 		return nil, err
@@ -194,6 +223,9 @@ func (m *Manager) Procs() ([]int, error) {
 
 // Frozen reports whether the cgroup is frozen (cgroup.events "frozen 1").
 func (m *Manager) Frozen() bool {
+	if m == nil {
+		return false
+	}
 	data, err := os.ReadFile(filepath.Join(m.Path, "cgroup.events"))
 	if err != nil {
 		return false
@@ -205,6 +237,9 @@ func (m *Manager) Frozen() bool {
 // cgroup.kill when the kernel has it; other signals are sent to each pid
 // with the cgroup frozen, so no process can fork past the signal.
 func (m *Manager) Signal(sig unix.Signal) error {
+	if m == nil {
+		return ErrNoCgroup
+	}
 	if sig == unix.SIGKILL {
 		err := writeFile(m.Path, "cgroup.kill", "1")
 		if err == nil || !errors.Is(err, os.ErrNotExist) {
@@ -231,6 +266,9 @@ func (m *Manager) Freeze() error { return m.setFrozen(true) }
 func (m *Manager) Thaw() error { return m.setFrozen(false) }
 
 func (m *Manager) setFrozen(frozen bool) error {
+	if m == nil {
+		return ErrNoCgroup
+	}
 	v := "0"
 	if frozen {
 		v = "1"
@@ -278,6 +316,9 @@ func (m *Manager) waitFrozen(frozen bool, timeout time.Duration) error {
 // create made. Removing a cgroup whose last process has just exited can
 // briefly fail with EBUSY, so it retries for a short while.
 func (m *Manager) Destroy() error {
+	if m == nil {
+		return nil
+	}
 	var err error
 	for i := 0; i < 100; i++ {
 		err = unix.Rmdir(m.Path)

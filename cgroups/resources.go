@@ -13,6 +13,12 @@ import (
 // the device program allows besides the rules and the standard devices.
 // Every error names the field it is about.
 func (m *Manager) Set(res *specs.LinuxResources, allowDevices []specs.LinuxDevice) error {
+	if m == nil {
+		if HasLimits(res) {
+			return fmt.Errorf("linux.resources: %w: limits cannot be applied", ErrNoCgroup)
+		}
+		return nil // device rules need a cgroup too; rootless, the kernel's own checks stand
+	}
 	s, err := m.setter()
 	if err != nil {
 		return err
@@ -63,6 +69,9 @@ func (m *Manager) Set(res *specs.LinuxResources, allowDevices []specs.LinuxDevic
 // Update changes the limits of a running container: like Set, but the
 // device rules stay, and memory.checkBeforeUpdate is honoured.
 func (m *Manager) Update(res *specs.LinuxResources) error {
+	if m == nil {
+		return ErrNoCgroup
+	}
 	s, err := m.setter()
 	if err != nil {
 		return err
@@ -83,6 +92,17 @@ func (m *Manager) Update(res *specs.LinuxResources) error {
 		}
 	}
 	return nil
+}
+
+// HasLimits reports whether res asks for any limit (device rules aside).
+func HasLimits(res *specs.LinuxResources) bool {
+	if res == nil {
+		return false
+	}
+	r := *res
+	r.Devices = nil
+	return r.Memory != nil || r.CPU != nil || r.Pids != nil || r.BlockIO != nil ||
+		len(r.HugepageLimits) > 0 || r.Network != nil || len(r.Rdma) > 0 || len(r.Unified) > 0
 }
 
 // setter writes resource files of one cgroup, checking first that the

@@ -78,6 +78,9 @@ type HugetlbStats struct {
 // Stats reads what the cgroup's controllers account. Files of controllers
 // that are not enabled are skipped: their fields stay zero.
 func (m *Manager) Stats() (*Stats, error) {
+	if m == nil {
+		return nil, ErrNoCgroup
+	}
 	st := &Stats{Hugetlb: map[string]HugetlbStats{}}
 	if data, err := os.ReadFile(filepath.Join(m.Path, "cpu.stat")); err == nil {
 		kv := keyValues(data)
@@ -119,6 +122,9 @@ func (m *Manager) Stats() (*Stats, error) {
 // Events returns memory.events: counts of "low", "high", "max", "oom",
 // "oom_kill", ... An OOM kill shows as a rising "oom_kill".
 func (m *Manager) Events() map[string]uint64 {
+	if m == nil {
+		return map[string]uint64{}
+	}
 	data, err := os.ReadFile(filepath.Join(m.Path, "memory.events"))
 	if err != nil {
 		return map[string]uint64{}

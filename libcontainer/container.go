@@ -122,7 +122,12 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 		return c, &SpecError{Path: "linux.cgroupsPath", Err: err}
 	}
 	if err := c.cg.Create(spec.Linux.Resources); err != nil {
-		return c, err
+		// Rootless, a cgroup is a privilege the host may not delegate:
+		// run without one unless limits were asked for.
+		if os.Geteuid() == 0 || !errors.Is(err, os.ErrPermission) || cgroups.HasLimits(spec.Linux.Resources) {
+			return c, err
+		}
+		c.cg = nil
 	}
 	listener, err := listenExec(dir)
 	if err != nil {
@@ -131,7 +136,7 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	defer listener.Close()
 	b := &bootstrap{
 		Spec: spec, ID: id, Bundle: opts.Bundle, Rootfs: rootfsPath(opts.Bundle, spec),
-		CgroupPath: c.cg.Path, NoPivot: opts.NoPivot, NoNewKeyring: opts.NoNewKeyring,
+		CgroupPath: c.cg.Dir(), NoPivot: opts.NoPivot, NoNewKeyring: opts.NoNewKeyring,
 	}
 	b.PassFDs, b.Env = passedFDs(opts.PreserveFDs)
 	if c.init, err = startInit(b, opts.stdio(), c.cg, listener); err != nil {
@@ -153,7 +158,7 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	}
 	c.rec = &record{
 		ID: id, Bundle: opts.Bundle, Rootfs: b.Rootfs, Pid: pid, PidStart: start,
-		Created: time.Now().UTC(), CgroupPath: c.cg.Path, CgroupTop: c.cg.Top,
+		Created: time.Now().UTC(), CgroupPath: c.cg.Dir(), CgroupTop: c.cg.TopDir(),
 		Annotations: spec.Annotations, Spec: spec,
 	}
 	if err := dir.save(c.rec); err != nil {
@@ -215,7 +220,15 @@ func Load(root, id string) (*Container, error) {
 		dir.unlock()
 		return nil, err
 	}
-	return &Container{dir: dir, rec: rec, cg: &cgroups.Manager{Path: rec.CgroupPath, Top: rec.CgroupTop}}, nil
+	return &Container{dir: dir, rec: rec, cg: cgroupOf(rec)}, nil
+}
+
+// cgroupOf is the container's cgroup, nil if it has none.
+func cgroupOf(rec *record) *cgroups.Manager {
+	if rec.CgroupPath == "" {
+		return nil
+	}
+	return &cgroups.Manager{Path: rec.CgroupPath, Top: rec.CgroupTop}
 }
 
 // Close releases the container's lock.
@@ -456,7 +469,7 @@ func ReadState(root, id string) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	c := &Container{dir: d, rec: rec, cg: &cgroups.Manager{Path: rec.CgroupPath, Top: rec.CgroupTop}}
+	c := &Container{dir: d, rec: rec, cg: cgroupOf(rec)}
 	return c.State(), nil
 }
 

@@ -68,6 +68,18 @@ func Init() {
 const (
 	reexecEnv = "_HUSK_REEXEC"
 	timensEnv = "_HUSK_TIMENS"
+	// usernsEnv asks the nsenter constructor to make a user namespace
+	// and wait for its mappings (see libcontainer/nsenter).
+	usernsEnv = "_HUSK_USERNS"
+	// initLastFDEnv is the last of the fds the intermediate init hands to
+	// the real one, at the same numbers.
+	initLastFDEnv = "_HUSK_INIT_LAST_FD"
+	// nsenterNextEnv holds the nsenter joins of the real init, when the
+	// intermediate one must not make them itself.
+	nsenterNextEnv = "_HUSK_NSENTER_NEXT"
+	// joinPIDEnv is the fd of a pid namespace the intermediate init joins
+	// on the thread that clones the real init (rootless husk exec).
+	joinPIDEnv = "_HUSK_JOIN_PID"
 )
 
 func reexecInit(syncFD int, conn syncConn) error {
@@ -75,13 +87,21 @@ func reexecInit(syncFD int, conn syncConn) error {
 	if err != nil {
 		return step("reading clone flags", err)
 	}
+	last, err := strconv.Atoi(os.Getenv(initLastFDEnv))
+	if err != nil {
+		return step("reading the fds to hand over", err)
+	}
 	var files []*os.File
-	for fd := 3; fd <= syncFD+1; fd++ { // passed fds, sync socket, exec.sock
+	for fd := 3; fd <= last; fd++ { // passed fds, sync socket, exec.sock, mounts
 		files = append(files, os.NewFile(uintptr(fd), "fd"))
 	}
 	cmd := exec.Command("/proc/self/exe", "init")
 	cmd.Env = []string{initSyncEnv + "=" + strconv.Itoa(syncFD)}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	var joins []string
+	if next := os.Getenv(nsenterNextEnv); next != "" {
+		joins = append(joins, next)
+	}
 	if flags&unix.CLONE_NEWTIME != 0 && os.Getenv(timensEnv) != "" {
 		ns, err := makeTimeNamespace(func() error {
 			if err := conn.send(message{Type: msgTimens}); err != nil {
@@ -96,12 +116,24 @@ func reexecInit(syncFD int, conn syncConn) error {
 			return step("creating time namespace", err)
 		}
 		files = append(files, ns)
-		cmd.Env = append(cmd.Env, nsenterEnv+"="+timeJoinLine(2+len(files)))
+		joins = append(joins, timeJoinLine(2+len(files)))
 		flags &^= unix.CLONE_NEWTIME
+	}
+	if len(joins) > 0 {
+		cmd.Env = append(cmd.Env, nsenterEnv+"="+strings.Join(joins, "\n"))
 	}
 	cmd.ExtraFiles = files
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: uintptr(flags)}
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if fd, err := strconv.Atoi(os.Getenv(joinPIDEnv)); err == nil {
+		start = func() error {
+			if err := unix.Setns(fd, unix.CLONE_NEWPID); err != nil {
+				return fmt.Errorf("joining the pid namespace: %w", err)
+			}
+			return cmd.Start()
+		}
+	}
+	if err := onNamespaceThread(nil, start); err != nil {
 		return step("starting init in new namespaces", err)
 	}
 	if err := conn.send(message{Type: msgPid, Pid: cmd.Process.Pid}); err != nil {
@@ -115,6 +147,9 @@ func reexecInit(syncFD int, conn syncConn) error {
 // report sends init's failure to whoever is listening: the parent during
 // create, `husk start` after it.
 func report(conn syncConn, startConn int, err error) {
+	if errors.Is(err, errClosed) {
+		return // the parent went away: it has its own error to tell
+	}
 	m := message{Type: msgError, Msg: err.Error()}
 	var se *stepError
 	if errors.As(err, &se) {

@@ -56,7 +56,7 @@ func (c *Container) Exec(p *specs.Process, opts ExecOpts) (*Process, error) {
 		path := "/proc/" + strconv.Itoa(c.rec.Pid) + "/ns/" + nsKinds[ns.Type].procName
 		linux.Namespaces = append(linux.Namespaces, specs.LinuxNamespace{Type: ns.Type, Path: path})
 	}
-	b := &bootstrap{Spec: &spec, ID: c.rec.ID, Bundle: c.rec.Bundle, Rootfs: c.rec.Rootfs, CgroupPath: c.cg.Path, Exec: true}
+	b := &bootstrap{Spec: &spec, ID: c.rec.ID, Bundle: c.rec.Bundle, Rootfs: c.rec.Rootfs, CgroupPath: c.cg.Dir(), Exec: true}
 	b.PassFDs, b.Env = passedFDs(opts.PreserveFDs)
 	stdio := (&CreateOpts{Stdio: opts.Stdio}).stdio()
 	init, err := startInit(b, stdio, c.cg, nil)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,8 +28,10 @@ type initProcess struct {
 	// one forked into a new pid namespace (see reexecInit).
 	proc *os.Process
 	// pending is the bootstrap, held back until the intermediate init of
-	// the reexec path has handed over to the real one.
+	// the reexec path has handed over to the real one (or init has its
+	// user namespace mappings).
 	pending *bootstrap
+	reexec  bool
 	// offsets are timens_offsets the parent writes for the intermediate.
 	offsets []byte
 	// spec and id are for the hooks' state.
@@ -55,7 +58,11 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 		parentSync.Close()
 		return nil, err
 	}
-	defer cgroupDir.Close()
+	sys := &syscall.SysProcAttr{}
+	if cgroupDir != nil {
+		defer cgroupDir.Close()
+		sys.UseCgroupFD, sys.CgroupFD = true, int(cgroupDir.Fd())
+	}
 
 	passFiles := make([]*os.File, b.PassFDs)
 	for i := range passFiles {
@@ -68,17 +75,14 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 		extra = append(extra, execListener)
 	}
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{"husk", "init"},
-		Env:        []string{initSyncEnv + "=" + strconv.Itoa(3+b.PassFDs)},
-		Stdin:      stdio[0],
-		Stdout:     stdio[1],
-		Stderr:     stdio[2],
-		ExtraFiles: extra,
-		SysProcAttr: &syscall.SysProcAttr{
-			UseCgroupFD: true,
-			CgroupFD:    int(cgroupDir.Fd()),
-		},
+		Path:        "/proc/self/exe",
+		Args:        []string{"husk", "init"},
+		Env:         []string{initSyncEnv + "=" + strconv.Itoa(3+b.PassFDs)},
+		Stdin:       stdio[0],
+		Stdout:      stdio[1],
+		Stderr:      stdio[2],
+		ExtraFiles:  extra,
+		SysProcAttr: sys,
 	}
 	if !b.Exec {
 		trees, err := idmappedMounts(spec, b.Bundle)
@@ -98,22 +102,52 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 	attr := cmd.SysProcAttr
 	cloneFlags := plan.newFlags
 	offsets := timeOffsets(spec.Linux.TimeOffsets)
+	// Rootless, the namespaces to join belong to the container's user
+	// namespace: only init, once in it, may join them. The nsenter
+	// constructor joins them all but pid, which a Go process cannot join
+	// for itself (the kernel then refuses it threads): init joins it on a
+	// thread and clones the real init there (the reexec path).
+	rootless := os.Geteuid() != 0
+	threadJoins := plan.join
+	if rootless {
+		threadJoins = nil
+		if path := plan.join[specs.PIDNamespace]; path != "" {
+			// Opened here: in init, /proc will be the container's.
+			ns, err := os.Open(path)
+			if err != nil {
+				parentSync.Close()
+				return nil, fmt.Errorf("joining namespace: %w", err)
+			}
+			defer ns.Close()
+			cmd.ExtraFiles = append(cmd.ExtraFiles, ns)
+			cmd.Env = append(cmd.Env, joinPIDEnv+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
+		}
+	}
 	var joins []string // for the nsenter constructor
 	for _, t := range joinOrder {
-		if path, ok := plan.join[t]; ok && !threadJoinable(t) {
+		if path, ok := plan.join[t]; ok && (!threadJoinable(t) || rootless && t != specs.PIDNamespace) {
 			joins = append(joins, fmt.Sprintf("j %x %s", nsKinds[t].flag, path))
 		}
 	}
+	// Rootless, only newuidmap and newgidmap may write mappings other than
+	// the caller's own ids: init then makes its user namespace itself
+	// (nsenter constructor) and asks the parent to run them.
+	helperMaps := plan.isNew(specs.UserNamespace) && rootless && !ownIDsOnly(spec.Linux)
+	if helperMaps {
+		cmd.Env = append(cmd.Env, usernsEnv+"=1")
+		cloneFlags &^= unix.CLONE_NEWUSER
+	}
 	// New namespaces that must belong to a user namespace husk cannot
-	// create them in from here (a joined one, or a new one whose time
-	// namespace needs offsets) are made by init, once inside it, cloning
-	// the real init: see reexecInit.
-	reexec := plan.newFlags != 0 && (plan.join[specs.UserNamespace] != "" ||
-		plan.isNew(specs.UserNamespace) && plan.isNew(specs.TimeNamespace) && len(offsets) > 0)
+	// create them in from here (a joined one, one init makes itself, or a
+	// new one whose time namespace needs offsets) are made by init, once
+	// inside it, cloning the real init: see reexecInit.
+	reexec := plan.newFlags&^unix.CLONE_NEWUSER != 0 && (plan.join[specs.UserNamespace] != "" || helperMaps ||
+		plan.isNew(specs.UserNamespace) && plan.isNew(specs.TimeNamespace) && len(offsets) > 0) ||
+		rootless && plan.join[specs.PIDNamespace] != ""
 	switch {
 	case reexec:
 		cloneFlags &= unix.CLONE_NEWUSER
-		cmd.Env = append(cmd.Env, reexecEnv+"="+strconv.FormatUint(uint64(plan.newFlags&^cloneFlags), 16))
+		cmd.Env = append(cmd.Env, reexecEnv+"="+strconv.FormatUint(uint64(plan.newFlags&^unix.CLONE_NEWUSER), 16))
 		if len(offsets) > 0 {
 			cmd.Env = append(cmd.Env, timensEnv+"=1")
 		}
@@ -128,6 +162,13 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 		joins = append(joins, timeJoinLine(2+len(cmd.ExtraFiles)))
 		cloneFlags &^= unix.CLONE_NEWTIME
 	}
+	if reexec && plan.join[specs.MountNamespace] != "" {
+		// The real init joins the mount namespace: the intermediate one
+		// must still see the host's /proc (for /proc/self/exe) to clone it.
+		mnt := fmt.Sprintf("j %x %s", unix.CLONE_NEWNS, plan.join[specs.MountNamespace])
+		joins = slices.DeleteFunc(joins, func(l string) bool { return l == mnt })
+		cmd.Env = append(cmd.Env, nsenterNextEnv+"="+mnt)
+	}
 	if len(joins) > 0 {
 		cmd.Env = append(cmd.Env, nsenterEnv+"="+strings.Join(joins, "\n"))
 	}
@@ -135,19 +176,24 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 	if cloneFlags&unix.CLONE_NEWUSER != 0 {
 		attr.UidMappings = idMaps(spec.Linux.UIDMappings)
 		attr.GidMappings = idMaps(spec.Linux.GIDMappings)
-		attr.GidMappingsEnableSetgroups = true
+		// Rootless, the kernel lets the caller map its own gid only with
+		// setgroups denied in the namespace.
+		attr.GidMappingsEnableSetgroups = !rootless
 		// Become the namespace's root before exec, so init runs with the
 		// capabilities it needs there (the host uid is not mapped).
-		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: rootless}
 	}
-	err = onNamespaceThread(plan.join, cmd.Start)
+	if reexec {
+		cmd.Env = append(cmd.Env, initLastFDEnv+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
+	}
+	err = onNamespaceThread(threadJoins, cmd.Start)
 	if err != nil {
 		parentSync.Close()
 		return nil, fmt.Errorf("starting container init: %w", err)
 	}
 	p := &initProcess{cmd: cmd, conn: syncConn{parentSync}, proc: cmd.Process, spec: spec, id: b.ID, bundle: b.Bundle}
-	if reexec {
-		p.pending, p.offsets = b, offsets
+	if reexec || helperMaps {
+		p.pending, p.offsets, p.reexec = b, offsets, reexec
 		return p, nil
 	}
 	if err := p.conn.send(message{Type: msgBootstrap, Bootstrap: b}); err != nil {
@@ -192,6 +238,16 @@ func (p *initProcess) waitReady(logf func(level, msg string), console ConsoleFun
 		case msgTimens:
 			if err := p.writeTimeOffsets(); err != nil {
 				return err
+			}
+		case msgUserns:
+			if err := p.writeIDMaps(); err != nil {
+				return err
+			}
+			if !p.reexec {
+				// This init is the real one: it can have its bootstrap.
+				if err := p.sendPending(); err != nil {
+					return err
+				}
 			}
 		case msgHooks:
 			if err := p.runtimeHooks(); err != nil {
@@ -266,11 +322,45 @@ func (p *initProcess) adoptInit(pid int) error {
 		return err
 	}
 	p.proc = proc
+	return p.sendPending()
+}
+
+// sendPending sends the bootstrap held back for the real init.
+func (p *initProcess) sendPending() error {
 	if b := p.pending; b != nil {
 		p.pending = nil
 		return p.conn.send(message{Type: msgBootstrap, Bootstrap: b})
 	}
 	return nil
+}
+
+// writeIDMaps writes init's user namespace mappings with newuidmap and
+// newgidmap (rootless, subordinate ids: the setuid helpers check them
+// against /etc/subuid and /etc/subgid), then lets init go on.
+func (p *initProcess) writeIDMaps() error {
+	pid := strconv.Itoa(p.cmd.Process.Pid)
+	for _, tool := range []struct {
+		name string
+		maps []specs.LinuxIDMapping
+	}{{"newuidmap", p.spec.Linux.UIDMappings}, {"newgidmap", p.spec.Linux.GIDMappings}} {
+		args := []string{pid}
+		for _, m := range tool.maps {
+			args = append(args, strconv.Itoa(int(m.ContainerID)), strconv.Itoa(int(m.HostID)), strconv.Itoa(int(m.Size)))
+		}
+		out, err := exec.Command(tool.name, args...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("writing the id mappings with %s: %w: %s", tool.name, err, oneLine(string(out)))
+		}
+	}
+	return p.conn.send(message{Type: msgUserns})
+}
+
+// ownIDsOnly reports whether the mappings map only the caller's own uid
+// and gid, which an unprivileged caller may write itself.
+func ownIDsOnly(l *specs.Linux) bool {
+	return len(l.UIDMappings) == 1 && len(l.GIDMappings) == 1 &&
+		l.UIDMappings[0].HostID == uint32(os.Geteuid()) && l.UIDMappings[0].Size == 1 &&
+		l.GIDMappings[0].HostID == uint32(os.Getegid()) && l.GIDMappings[0].Size == 1
 }
 
 // writeTimeOffsets writes the offsets of the time namespace the

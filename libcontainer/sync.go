@@ -15,6 +15,10 @@ import (
 //
 //	step  direction       message   meaning
 //	1     init → parent   (error)   the nsenter constructor failed to join
+//	1     init ↔ parent   userns    rootless with subordinate ids: init
+//	                                (constructor) made its user namespace;
+//	                                the parent writes the mappings with
+//	                                newuidmap/newgidmap and answers userns
 //	1a    init ↔ parent   timens    only on the reexec path (a joined user
 //	                                namespace plus new ones) with a new time
 //	                                namespace: init asks, the parent writes
@@ -52,6 +56,7 @@ const (
 	msgTimens    = "timens"
 	msgPty       = "pty"
 	msgHooks     = "hooks"
+	msgUserns    = "userns"
 )
 
 // message is the one envelope every packet uses.

@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,30 @@ static void fail(const char *what, const char *arg)
 	_exit(1);
 }
 
+// new_userns makes a user namespace whose mappings the parent writes
+// with newuidmap/newgidmap (husk rootless with subordinate id ranges): an
+// unprivileged parent cannot write them itself, and they must be in
+// place before the Go runtime starts, as becoming root in the namespace
+// needs them.
+static void new_userns(void)
+{
+	const char *sync = getenv("_HUSK_INIT_SYNC");
+	const char ask[] = "{\"type\":\"userns\"}";
+	char reply[256] = {0};
+	int fd = sync ? atoi(sync) : -1;
+
+	if (unshare(CLONE_NEWUSER) < 0)
+		fail("unshare", "user namespace");
+	if (send(fd, ask, sizeof(ask) - 1, 0) < 0 || recv(fd, reply, sizeof(reply) - 1, 0) <= 0)
+		fail("waiting for", "the id mappings");
+	if (strstr(reply, "\"userns\"") == NULL) {
+		errno = EPROTO;
+		fail("waiting for", "the id mappings");
+	}
+	if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0)
+		fail("becoming root in", "the new user namespace");
+}
+
 void husk_nsenter(void)
 {
 	const char *spec = getenv("_HUSK_NSENTER");
@@ -40,8 +66,11 @@ void husk_nsenter(void)
 	int fds[MAX_JOINS], flags[MAX_JOINS], n = 0;
 	char *paths[MAX_JOINS];
 
-	if (spec == NULL)
+	if (spec == NULL) {
+		if (getenv("_HUSK_USERNS") != NULL)
+			new_userns();
 		return;
+	}
 	copy = strdup(spec);
 	if (copy == NULL)
 		fail("reading", "_HUSK_NSENTER");
@@ -68,4 +97,6 @@ void husk_nsenter(void)
 			fail("becoming root in", paths[i]);
 	}
 	free(copy);
+	if (getenv("_HUSK_USERNS") != NULL)
+		new_userns();
 }

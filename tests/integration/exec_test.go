@@ -339,8 +339,8 @@ func TestFeatures(t *testing.T) {
 	if ns := strings.Join(f.Linux.Namespaces, " "); !strings.Contains(ns, "user") || !strings.Contains(ns, "cgroup") {
 		t.Errorf("namespaces: %s", ns)
 	}
-	if m := f.Linux.MountExtensions; m == nil || m.IDMap == nil || *m.IDMap.Enabled {
-		t.Errorf("idmapped mounts claimed: %+v", m)
+	if m := f.Linux.MountExtensions; m == nil || m.IDMap == nil || !*m.IDMap.Enabled {
+		t.Errorf("idmapped mounts not claimed: %+v", m)
 	}
 	if len(f.Linux.Capabilities) < 38 || f.Linux.Capabilities[0] != "CAP_CHOWN" {
 		t.Errorf("capabilities: %v", f.Linux.Capabilities)
