@@ -107,8 +107,12 @@ func reexecInit(syncFD int, conn syncConn) error {
 			if err := conn.send(message{Type: msgTimens}); err != nil {
 				return err
 			}
-			if m, err := conn.recv(); err != nil || m.Type != msgTimens {
-				return fmt.Errorf("waiting for the time offsets: %v %v", m.Type, err)
+			m, err := conn.recv()
+			if err != nil {
+				return fmt.Errorf("waiting for the time offsets: %w", err)
+			}
+			if m.Type != msgTimens {
+				return fmt.Errorf("waiting for the time offsets: unexpected %q message", m.Type)
 			}
 			return nil
 		})
@@ -247,8 +251,11 @@ func createHooks(conn syncConn, b *bootstrap) (specs.State, error) {
 		return specs.State{}, err
 	}
 	m, err := conn.recv()
-	if err != nil || m.Type != msgHooks || m.State == nil {
-		return specs.State{}, step("running hooks", fmt.Errorf("waiting for the runtime's hooks: %v %v", m.Type, err))
+	if err != nil {
+		return specs.State{}, step("running hooks", fmt.Errorf("waiting for the runtime's hooks: %w", err))
+	}
+	if m.Type != msgHooks || m.State == nil {
+		return specs.State{}, step("running hooks", fmt.Errorf("unexpected %q message", m.Type))
 	}
 	// runtime-spec: createContainer hooks MUST be called after the
 	// createRuntime hooks, before pivot_root, in the container namespace.
