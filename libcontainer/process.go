@@ -121,7 +121,7 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 		// capabilities it needs there (the host uid is not mapped).
 		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
 	}
-	err = onNamespaceThread(plan.join, cmd.Start)
+	err = onNamespaceThread(plan.join, startOn(cmd, b))
 	if err != nil {
 		parentSync.Close()
 		return nil, fmt.Errorf("starting container init: %w", err)
@@ -136,6 +136,27 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 		return nil, err
 	}
 	return p, nil
+}
+
+// startOn returns what starts cmd on the cloning thread: with husk
+// exec's process.execCPUAffinity.initial, that thread (thrown away after)
+// first takes the initial CPUs, for the child to inherit.
+func startOn(cmd *exec.Cmd, b *bootstrap) func() error {
+	set, err := initialAffinity(b)
+	if err != nil || set == nil {
+		return func() error {
+			if err != nil {
+				return err
+			}
+			return cmd.Start()
+		}
+	}
+	return func() error {
+		if err := setAffinity("initial", b.Spec.Process.ExecCPUAffinity.Initial, set); err != nil {
+			return err
+		}
+		return cmd.Start()
+	}
 }
 
 func idMaps(maps []specs.LinuxIDMapping) []syscall.SysProcIDMap {
