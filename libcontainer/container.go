@@ -129,6 +129,11 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	if err := c.init.waitReady(opts.Logf, console); err != nil {
 		return c, err
 	}
+	// Init is ready and waits for start: the parent's share of the
+	// container's setup goes in before anything of the user's runs.
+	if err := c.setupFromHost(spec, id); err != nil {
+		return c, err
+	}
 	// Limits go on once init is ready and before anything of the user's
 	// runs. Not earlier: init is a Go program whose threads count against
 	// pids.max, and a tight limit would keep it from starting at all.

@@ -326,3 +326,13 @@ func (d *stateDir) sockPath() string {
 	}
 	return fmt.Sprintf("/proc/self/fd/%d/%s", d.dir.Fd(), execSock)
 }
+
+// setupFromHost does what the parent does for a created container once
+// init is ready: linux.netDevices.
+func (c *Container) setupFromHost(spec *specs.Spec, id string) error {
+	pid := c.init.proc.Pid
+	if err := moveNetDevices(spec.Linux.NetDevices, fmt.Sprintf("/proc/%d/ns/net", pid)); err != nil {
+		return fmt.Errorf("moving network devices: %w", err)
+	}
+	return nil
+}

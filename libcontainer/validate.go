@@ -379,9 +379,6 @@ func (v *validator) unsupported() {
 	if l.IntelRdt != nil {
 		v.errorf("linux.intelRdt", "not supported")
 	}
-	if len(l.NetDevices) > 0 {
-		v.errorf("linux.netDevices", "not supported yet")
-	}
 }
 
 func apparmorEnabled() bool {

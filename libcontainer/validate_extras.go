@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -92,7 +93,8 @@ func (v *validator) deadline(s *specs.Scheduler) {
 	}
 }
 
-// linuxExtras checks linux.personality and linux.memoryPolicy.
+// linuxExtras checks linux.personality, linux.memoryPolicy and
+// linux.netDevices.
 func (v *validator) linuxExtras() {
 	l := v.spec.Linux
 	if l == nil {
@@ -107,6 +109,7 @@ func (v *validator) linuxExtras() {
 		}
 	}
 	v.memoryPolicy(l.MemoryPolicy)
+	v.netDevices(l)
 }
 
 func (v *validator) memoryPolicy(p *specs.LinuxMemoryPolicy) {
@@ -139,5 +142,46 @@ func (v *validator) memoryPolicy(p *specs.LinuxMemoryPolicy) {
 		v.errorf(path+".nodes", "%q: %s takes no nodes", p.Nodes, p.Mode)
 	case some && nodes.Count() == 0:
 		v.errorf(path+".nodes", "%s needs at least one node", p.Mode)
+	}
+}
+
+// netDevices checks linux.netDevices: the devices must go to a network
+// namespace other than husk's own, under valid, distinct names.
+func (v *validator) netDevices(l *specs.Linux) {
+	if len(l.NetDevices) == 0 {
+		return
+	}
+	const path = "linux.netDevices"
+	plan := planNamespaces(l.Namespaces)
+	hasNet := plan.isNew(specs.NetworkNamespace)
+	if p, ok := plan.join[specs.NetworkNamespace]; ok {
+		if sameNamespace(p, "/proc/self/ns/net") {
+			v.errorf(path, "linux.namespaces: %s is husk's own network namespace: the devices would not move", p)
+		}
+		hasNet = true
+	}
+	if !hasNet {
+		v.errorf(path, "needs a network namespace in linux.namespaces: without one the container shares the host's devices")
+	}
+	names := make([]string, 0, len(l.NetDevices))
+	for name := range l.NetDevices {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	targets := map[string]string{}
+	for _, name := range names {
+		if err := checkIfName(name, false); err != nil {
+			v.errorf(path+"."+name, "%s", err)
+			continue
+		}
+		target := netDeviceName(name, l.NetDevices[name])
+		if err := checkIfName(target, true); err != nil {
+			v.errorf(path+"."+name+".name", "%s", err)
+			continue
+		}
+		if other, dup := targets[target]; dup && !strings.Contains(target, "%d") {
+			v.errorf(path+"."+name+".name", "%q: %s is moved under that name too", target, other)
+		}
+		targets[target] = name
 	}
 }

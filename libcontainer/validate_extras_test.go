@@ -45,6 +45,9 @@ func TestValidateExtrasAccepts(t *testing.T) {
 		}},
 		{"memoryPolicy preferred, no nodes", func(s *specs.Spec) { s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolPreferred} }},
 		{"memoryPolicy local", func(s *specs.Spec) { s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolLocal} }},
+		{"netDevices", func(s *specs.Spec) {
+			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth0": {}, "eth1": {Name: "ctr1"}, "eth2": {Name: "c%d"}, "eth3": {Name: "c%d"}}
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,6 +66,9 @@ func TestValidateExtrasRefuses(t *testing.T) {
 	}
 	mpol := func(p specs.LinuxMemoryPolicy) func(*specs.Spec) {
 		return func(sp *specs.Spec) { sp.Linux.MemoryPolicy = &p }
+	}
+	netdev := func(d map[string]specs.LinuxNetDevice) func(*specs.Spec) {
+		return func(sp *specs.Spec) { sp.Linux.NetDevices = d }
 	}
 	tests := []struct {
 		name       string
@@ -109,6 +115,23 @@ func TestValidateExtrasRefuses(t *testing.T) {
 		{"default with nodes", mpol(specs.LinuxMemoryPolicy{Mode: specs.MpolDefault, Nodes: "0"}), "linux.memoryPolicy.nodes", "takes no nodes"},
 		{"local with nodes", mpol(specs.LinuxMemoryPolicy{Mode: specs.MpolLocal, Nodes: "1"}), "linux.memoryPolicy.nodes", "takes no nodes"},
 		{"bad nodes", mpol(specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0-"}), "linux.memoryPolicy.nodes", "not a number"},
+		{"netDevices without netns", func(s *specs.Spec) {
+			s.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.MountNamespace}, {Type: specs.UTSNamespace}, {Type: specs.IPCNamespace}}
+			s.Linux.Sysctl = nil
+			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth0": {}}
+		}, "linux.netDevices", "needs a network namespace"},
+		{"netDevices into husk's own netns", func(s *specs.Spec) {
+			s.Linux.Namespaces[1].Path = "/proc/self/ns/net"
+			s.Linux.Sysctl = nil
+			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth0": {}}
+		}, "linux.netDevices", "husk's own network namespace"},
+		{"host name with a slash", netdev(map[string]specs.LinuxNetDevice{"a/b": {}}), "linux.netDevices.a/b", "must not contain"},
+		{"host name template", netdev(map[string]specs.LinuxNetDevice{"eth%d": {}}), "linux.netDevices.eth%d", "must not contain"},
+		{"new name too long", netdev(map[string]specs.LinuxNetDevice{"eth0": {Name: "abcdefghijklmnop"}}), "linux.netDevices.eth0.name", "at most 15 bytes"},
+		{"new name with a space", netdev(map[string]specs.LinuxNetDevice{"eth0": {Name: "a b"}}), "linux.netDevices.eth0.name", "white space"},
+		{"new name dot dot", netdev(map[string]specs.LinuxNetDevice{"eth0": {Name: ".."}}), "linux.netDevices.eth0.name", "not a valid interface name"},
+		{"two devices, one name", netdev(map[string]specs.LinuxNetDevice{"eth0": {Name: "ctr"}, "eth1": {Name: "ctr"}}), "linux.netDevices.eth1.name", "eth0 is moved under that name too"},
+		{"a rename onto another's name", netdev(map[string]specs.LinuxNetDevice{"eth0": {}, "eth1": {Name: "eth0"}}), "linux.netDevices.eth1.name", "eth0 is moved"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

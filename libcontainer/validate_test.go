@@ -209,9 +209,6 @@ func TestValidateNamesTheField(t *testing.T) {
 			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow}
 		}, "linux.seccomp", "not supported"},
 		{"intelRdt", func(s *specs.Spec, _ string) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{} }, "linux.intelRdt", "not supported"},
-		{"netDevices", func(s *specs.Spec, _ string) {
-			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth0": {}}
-		}, "linux.netDevices", "not supported"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
