@@ -51,6 +51,8 @@ type Container struct {
 	cg  *cgroups.Manager
 	// init is set only in the process that created the container.
 	init *initProcess
+	// rdt is the linux.intelRdt group create set up (to undo on failure).
+	rdt *rdtGroup
 }
 
 // CreateOpts are create's and run's flags.
@@ -181,6 +183,9 @@ func (c *Container) undoCreate() {
 		c.cg.Signal(unix.SIGKILL)
 		c.waitCgroupEmpty()
 		c.cg.Destroy()
+	}
+	if c.rdt != nil {
+		c.rdt.remove()
 	}
 	c.dir.remove()
 	c.dir.unlock()
@@ -348,6 +353,11 @@ func (c *Container) Delete(force bool) error {
 	c.waitCgroupEmpty()
 	if err := c.cg.Destroy(); err != nil {
 		return err
+	}
+	if rdt, err := intelRdtGroup(c.rec.ID, c.rec.Spec); rdt != nil && err == nil {
+		if err := rdt.remove(); err != nil {
+			return fmt.Errorf("removing the Intel RDT group: %w", err)
+		}
 	}
 	if err := c.dir.remove(); err != nil {
 		return fmt.Errorf("removing state dir: %w", err)

@@ -127,6 +127,12 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 		return nil, fmt.Errorf("starting container init: %w", err)
 	}
 	p := &initProcess{cmd: cmd, conn: syncConn{parentSync}, proc: cmd.Process}
+	if b.Exec {
+		if err := joinIntelRdt(b, cmd.Process.Pid); err != nil {
+			p.kill()
+			return nil, err
+		}
+	}
 	if reexec {
 		p.pending, p.offsets = b, offsets
 		return p, nil
@@ -328,11 +334,16 @@ func (d *stateDir) sockPath() string {
 }
 
 // setupFromHost does what the parent does for a created container once
-// init is ready: linux.netDevices.
+// init is ready: linux.netDevices and linux.intelRdt.
 func (c *Container) setupFromHost(spec *specs.Spec, id string) error {
 	pid := c.init.proc.Pid
 	if err := moveNetDevices(spec.Linux.NetDevices, fmt.Sprintf("/proc/%d/ns/net", pid)); err != nil {
 		return fmt.Errorf("moving network devices: %w", err)
 	}
-	return nil
+	rdt, err := intelRdtGroup(id, spec)
+	if rdt == nil || err != nil {
+		return err
+	}
+	c.rdt = rdt
+	return rdt.setup(spec.Linux.IntelRdt, pid)
 }

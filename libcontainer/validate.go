@@ -376,9 +376,6 @@ func (v *validator) unsupported() {
 	if l.MountLabel != "" && selinuxEnabled() {
 		v.errorf("linux.mountLabel", "SELinux labels are not supported yet")
 	}
-	if l.IntelRdt != nil {
-		v.errorf("linux.intelRdt", "not supported")
-	}
 }
 
 func apparmorEnabled() bool {

@@ -93,8 +93,8 @@ func (v *validator) deadline(s *specs.Scheduler) {
 	}
 }
 
-// linuxExtras checks linux.personality, linux.memoryPolicy and
-// linux.netDevices.
+// linuxExtras checks linux.personality, linux.memoryPolicy,
+// linux.netDevices and linux.intelRdt.
 func (v *validator) linuxExtras() {
 	l := v.spec.Linux
 	if l == nil {
@@ -110,6 +110,7 @@ func (v *validator) linuxExtras() {
 	}
 	v.memoryPolicy(l.MemoryPolicy)
 	v.netDevices(l)
+	v.intelRdt(l.IntelRdt)
 }
 
 func (v *validator) memoryPolicy(p *specs.LinuxMemoryPolicy) {
@@ -183,5 +184,31 @@ func (v *validator) netDevices(l *specs.Linux) {
 			v.errorf(path+"."+name+".name", "%q: %s is moved under that name too", target, other)
 		}
 		targets[target] = name
+	}
+}
+
+// intelRdt checks linux.intelRdt's values, then that the host can honour
+// it at all.
+func (v *validator) intelRdt(r *specs.LinuxIntelRdt) {
+	if r == nil {
+		return
+	}
+	const path = "linux.intelRdt"
+	if id := r.ClosID; id != "/" && (id == "." || id == ".." || strings.ContainsAny(id, "/\n")) {
+		v.errorf(path+".closID", "%q: must be a directory name, or \"/\" for the default class", id)
+	}
+	if r.MemBwSchema != "" && !strings.HasPrefix(r.MemBwSchema, "MB:") {
+		v.errorf(path+".memBwSchema", "%q: must start with \"MB:\"", r.MemBwSchema)
+	}
+	if strings.Contains(r.L3CacheSchema, "\n") || strings.Contains(r.MemBwSchema, "\n") {
+		v.errorf(path, "a schema must not contain a newline")
+	}
+	for i, s := range r.Schemata {
+		if strings.Contains(s, "\n") {
+			v.errorf(fmt.Sprintf("%s.schemata[%d]", path, i), "must not contain a newline")
+		}
+	}
+	if resctrlMount() == "" {
+		v.errs = append(v.errs, errNoResctrl)
 	}
 }

@@ -132,6 +132,9 @@ func TestValidateExtrasRefuses(t *testing.T) {
 		{"new name dot dot", netdev(map[string]specs.LinuxNetDevice{"eth0": {Name: ".."}}), "linux.netDevices.eth0.name", "not a valid interface name"},
 		{"two devices, one name", netdev(map[string]specs.LinuxNetDevice{"eth0": {Name: "ctr"}, "eth1": {Name: "ctr"}}), "linux.netDevices.eth1.name", "eth0 is moved under that name too"},
 		{"a rename onto another's name", netdev(map[string]specs.LinuxNetDevice{"eth0": {}, "eth1": {Name: "eth0"}}), "linux.netDevices.eth1.name", "eth0 is moved"},
+		{"intelRdt closID", func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "a/b"} }, "linux.intelRdt.closID", "directory name"},
+		{"intelRdt memBwSchema", func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{MemBwSchema: "L3:0=ff"} }, "linux.intelRdt.memBwSchema", `start with "MB:"`},
+		{"intelRdt schemata newline", func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{Schemata: []string{"L3:0=f\nMB:0=1"}} }, "linux.intelRdt.schemata[0]", "newline"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -146,6 +149,20 @@ func TestValidateExtrasRefuses(t *testing.T) {
 				t.Errorf("Validate: %q, want %s: ...%s...", err, tc.path, tc.want)
 			}
 		})
+	}
+}
+
+// The spec: "If no mounted resctrl pseudo-filesystem is available in the
+// runtime mount namespace, the runtime MUST generate an error".
+func TestValidateIntelRdtNeedsResctrl(t *testing.T) {
+	if resctrlMount() != "" {
+		t.Skip("resctrl is mounted on this host")
+	}
+	bundle, spec := validBundle(t)
+	spec.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "gold"}
+	err := Validate(spec, bundle)
+	if err == nil || !strings.HasPrefix(err.Error(), "linux.intelRdt: not supported on this host") {
+		t.Errorf("Validate: %v, want linux.intelRdt: not supported on this host", err)
 	}
 }
 

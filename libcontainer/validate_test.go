@@ -208,7 +208,6 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"seccomp", func(s *specs.Spec, _ string) {
 			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow}
 		}, "linux.seccomp", "not supported"},
-		{"intelRdt", func(s *specs.Spec, _ string) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{} }, "linux.intelRdt", "not supported"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
