@@ -148,18 +148,15 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 // exec's process.execCPUAffinity.initial, that thread (thrown away after)
 // first takes the initial CPUs, for the child to inherit.
 func startOn(cmd *exec.Cmd, b *bootstrap) func() error {
-	set, err := initialAffinity(b)
-	if err != nil || set == nil {
-		return func() error {
-			if err != nil {
+	return func() error {
+		set, err := initialAffinity(b)
+		if err != nil {
+			return err
+		}
+		if set != nil {
+			if err := setAffinity("initial", b.Spec.Process.ExecCPUAffinity.Initial, set); err != nil {
 				return err
 			}
-			return cmd.Start()
-		}
-	}
-	return func() error {
-		if err := setAffinity("initial", b.Spec.Process.ExecCPUAffinity.Initial, set); err != nil {
-			return err
 		}
 		return cmd.Start()
 	}
