@@ -157,6 +157,9 @@ func moveNetDevice(host, ctr *rtnl, l link, target string, nsFD int) error {
 		}
 	}
 	if err := host.moveLink(l.index, target, nsFD); err != nil {
+		if l.flags&unix.IFF_UP != 0 {
+			host.setUp(l.index, true) // as it was
+		}
 		return fmt.Errorf("moving %s into the container's network namespace as %s: %w", l.name, target, err)
 	}
 	moved, err := findMoved(ctr, target, before)
