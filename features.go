@@ -40,11 +40,15 @@ func huskFeatures() *features.Features {
 			Seccomp:      &features.Seccomp{Enabled: &no},
 			Apparmor:     &features.Apparmor{Enabled: &no},
 			Selinux:      &features.Selinux{Enabled: &no},
-			IntelRdt:     &features.IntelRdt{Enabled: &no},
+			IntelRdt:     &features.IntelRdt{Enabled: &yes, Schemata: &yes, Monitoring: &yes},
+			MemoryPolicy: &features.MemoryPolicy{
+				Modes: libcontainer.MemoryPolicyModes(),
+				Flags: libcontainer.MemoryPolicyFlags(),
+			},
 			MountExtensions: &features.MountExtensions{
 				IDMap: &features.IDMap{Enabled: &yes},
 			},
-			NetDevices: &features.NetDevices{Enabled: &no},
+			NetDevices: &features.NetDevices{Enabled: &yes},
 		},
 		Annotations: map[string]string{"io.github.husk-runtime.version": version},
 	}

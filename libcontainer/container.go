@@ -51,6 +51,8 @@ type Container struct {
 	cg  *cgroups.Manager
 	// init is set only in the process that created the container.
 	init *initProcess
+	// rdt is the linux.intelRdt group create set up (to undo on failure).
+	rdt *rdtGroup
 	// Warn receives what must not fail an operation: poststart and
 	// poststop hook failures. Nil drops them.
 	Warn func(msg string)
@@ -145,6 +147,11 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	if err := c.init.waitReady(opts.Logf, console); err != nil {
 		return c, err
 	}
+	// Init is ready and waits for start: the parent's share of the
+	// container's setup goes in before anything of the user's runs.
+	if err := c.setupFromHost(spec, id); err != nil {
+		return c, err
+	}
 	// Limits go on once init is ready and before anything of the user's
 	// runs. Not earlier: init is a Go program whose threads count against
 	// pids.max, and a tight limit would keep it from starting at all.
@@ -201,6 +208,9 @@ func (c *Container) undoCreate() {
 		c.cg.Signal(unix.SIGKILL)
 		c.waitCgroupEmpty()
 		c.cg.Destroy()
+	}
+	if c.rdt != nil {
+		c.rdt.remove()
 	}
 	c.dir.remove()
 	c.dir.unlock()
@@ -382,6 +392,11 @@ func (c *Container) Delete(force bool) error {
 	c.waitCgroupEmpty()
 	if err := c.cg.Destroy(); err != nil {
 		return err
+	}
+	if rdt, err := intelRdtGroup(c.rec.ID, c.rec.Spec); rdt != nil && err == nil {
+		if err := rdt.remove(); err != nil {
+			return fmt.Errorf("removing the Intel RDT group: %w", err)
+		}
 	}
 	if err := c.dir.remove(); err != nil {
 		return fmt.Errorf("removing state dir: %w", err)

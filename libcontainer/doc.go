@@ -11,8 +11,13 @@
 //	init.go       child side: the stages below, in order, then wait for start
 //	rootfs.go     mounts (mount.go), devices (devices.go), pivot_root
 //	paths.go      masked and read-only paths, sysctl, hostname
+//	sched.go      scheduler and I/O priority (affinity.go, mempolicy.go,
+//	              personality.go: the rest a process keeps across execve)
 //	user.go       rlimits, groups, uid/gid, capabilities, no_new_privs
 //	exec.go       the start handshake, fd hygiene and the final execve
+//
+// The parent's share, once init is ready: netdev.go (network devices,
+// over netlink.go) and intelrdt.go (resctrl), besides the cgroup limits.
 //
 // The spec's own types are used throughout: there is no second config model.
 // What must be computed from the spec (clone flags, the resolved rootfs) is

@@ -376,11 +376,17 @@ type execProcess struct {
 	env   []string
 	umask int
 	nnp   bool
+	// sched is set again right before execve (see setScheduler).
+	sched *unix.SchedAttr
+	// cpus is process.execCPUAffinity.final, for husk exec's processes.
+	cpus     *unix.CPUSet
+	cpusList string
 }
 
 // prepareProcess does everything for process that can fail, before ready,
-// so that failures reach the caller of create: rlimits, user and
-// capabilities, cwd, and finding the executable as the container's user.
+// so that failures reach the caller of create: rlimits, scheduling, memory
+// policy and personality, user and capabilities, cwd, and finding the
+// executable as the container's user.
 func prepareProcess(b *bootstrap, warn func(string)) (*execProcess, error) {
 	p := b.Spec.Process
 	env := append(append([]string{}, p.Env...), b.Env...)
@@ -390,8 +396,19 @@ func prepareProcess(b *bootstrap, warn func(string)) (*execProcess, error) {
 	if err := step("setting rlimits", setRlimits(p.Rlimits)); err != nil {
 		return nil, err
 	}
+	sched, err := setExecution(b.Spec)
+	if err != nil {
+		return nil, err
+	}
 	if err := step("setting user", setUser(p, warn)); err != nil {
 		return nil, err
+	}
+	if err := step("setting scheduler", checkFinalScheduler(sched)); err != nil {
+		return nil, err
+	}
+	cpus, err := finalAffinity(b.Exec, p.ExecCPUAffinity)
+	if err != nil {
+		return nil, step("setting CPU affinity", err)
 	}
 	if err := unix.Chdir(p.Cwd); err != nil {
 		return nil, step("changing to cwd", &os.PathError{Op: "chdir", Path: p.Cwd, Err: err})
@@ -404,10 +421,34 @@ func prepareProcess(b *bootstrap, warn func(string)) (*execProcess, error) {
 	if p.User.Umask != nil {
 		umask = int(*p.User.Umask)
 	}
-	return &execProcess{path: path, args: p.Args, env: env, umask: umask, nnp: p.NoNewPrivileges}, nil
+	ep := &execProcess{path: path, args: p.Args, env: env, umask: umask, nnp: p.NoNewPrivileges, sched: sched, cpus: cpus}
+	if cpus != nil {
+		ep.cpusList = p.ExecCPUAffinity.Final
+	}
+	return ep, nil
 }
 
-// exec is the last step: no_new_privs, umask, execve.
+// setExecution applies what the process inherits across execve from the
+// thread that execs: I/O priority, scheduler, memory policy, personality.
+// It runs while init still has its capabilities (the realtime I/O class
+// and real-time or deadline policies need CAP_SYS_NICE), and returns the
+// scheduler to set again right before execve, if any.
+func setExecution(spec *specs.Spec) (*unix.SchedAttr, error) {
+	if err := step("setting I/O priority", setIOPriority(spec.Process.IOPriority)); err != nil {
+		return nil, err
+	}
+	sched, err := setScheduler(spec.Process.Scheduler)
+	if err != nil {
+		return nil, step("setting scheduler", err)
+	}
+	if err := step("setting memory policy", setMemoryPolicy(spec.Linux.MemoryPolicy)); err != nil {
+		return nil, err
+	}
+	return sched, step("setting personality", setPersonality(spec.Linux.Personality))
+}
+
+// exec is the last step: no_new_privs, umask, the final scheduler and
+// CPU affinity, execve.
 func (p *execProcess) exec() error {
 	if p.nnp {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
@@ -415,6 +456,18 @@ func (p *execProcess) exec() error {
 		}
 	}
 	unix.Umask(p.umask)
+	if p.sched != nil {
+		if err := unix.SchedSetAttr(0, p.sched, 0); err != nil {
+			return step("setting scheduler", fmt.Errorf("process.scheduler: sched_setattr: %w", err))
+		}
+	}
+	if p.cpus != nil {
+		// "a list of CPUs the process will be run on after the
+		// transition to container's cgroup"
+		if err := setAffinity("final", p.cpusList, p.cpus); err != nil {
+			return step("setting CPU affinity", err)
+		}
+	}
 	err := unix.Exec(p.path, p.args, p.env)
 	return step("starting container process", fmt.Errorf("exec %s: %w", p.path, err))
 }

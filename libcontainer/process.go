@@ -186,12 +186,18 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 	if reexec {
 		cmd.Env = append(cmd.Env, initLastFDEnv+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
 	}
-	err = onNamespaceThread(threadJoins, cmd.Start)
+	err = onNamespaceThread(threadJoins, startOn(cmd, b))
 	if err != nil {
 		parentSync.Close()
 		return nil, fmt.Errorf("starting container init: %w", err)
 	}
 	p := &initProcess{cmd: cmd, conn: syncConn{parentSync}, proc: cmd.Process, spec: spec, id: b.ID, bundle: b.Bundle}
+	if b.Exec {
+		if err := joinIntelRdt(b, cmd.Process.Pid); err != nil {
+			p.kill()
+			return nil, err
+		}
+	}
 	if reexec || helperMaps {
 		p.pending, p.offsets, p.reexec = b, offsets, reexec
 		return p, nil
@@ -201,6 +207,24 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 		return nil, err
 	}
 	return p, nil
+}
+
+// startOn returns what starts cmd on the cloning thread: with husk
+// exec's process.execCPUAffinity.initial, that thread (thrown away after)
+// first takes the initial CPUs, for the child to inherit.
+func startOn(cmd *exec.Cmd, b *bootstrap) func() error {
+	return func() error {
+		set, err := initialAffinity(b)
+		if err != nil {
+			return err
+		}
+		if set != nil {
+			if err := setAffinity("initial", b.Spec.Process.ExecCPUAffinity.Initial, set); err != nil {
+				return err
+			}
+		}
+		return cmd.Start()
+	}
 }
 
 func idMaps(maps []specs.LinuxIDMapping) []syscall.SysProcIDMap {
@@ -438,4 +462,19 @@ func (d *stateDir) sockPath() string {
 		return p
 	}
 	return fmt.Sprintf("/proc/self/fd/%d/%s", d.dir.Fd(), execSock)
+}
+
+// setupFromHost does what the parent does for a created container once
+// init is ready: linux.netDevices and linux.intelRdt.
+func (c *Container) setupFromHost(spec *specs.Spec, id string) error {
+	pid := c.init.proc.Pid
+	if err := moveNetDevices(spec.Linux.NetDevices, fmt.Sprintf("/proc/%d/ns/net", pid)); err != nil {
+		return fmt.Errorf("moving network devices: %w", err)
+	}
+	rdt, err := intelRdtGroup(id, spec)
+	if rdt == nil || err != nil {
+		return err
+	}
+	c.rdt = rdt
+	return rdt.setup(spec.Linux.IntelRdt, pid)
 }

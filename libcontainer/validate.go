@@ -44,6 +44,7 @@ func validateAll(spec *specs.Spec, bundle string) []error {
 	v.mounts()
 	v.linux()
 	v.hooks()
+	v.linuxExtras()
 	v.unsupported()
 	return v.errs
 }
@@ -106,6 +107,7 @@ func (v *validator) process() {
 	if a := p.OOMScoreAdj; a != nil && (*a < -1000 || *a > 1000) {
 		v.errorf("process.oomScoreAdj", "%d: must be between -1000 and 1000", *a)
 	}
+	v.processExtras(p)
 }
 
 func (v *validator) capabilities(c *specs.LinuxCapabilities) {
@@ -406,15 +408,6 @@ func (v *validator) unsupported() {
 		if p.SelinuxLabel != "" && selinuxEnabled() {
 			v.errorf("process.selinuxLabel", "SELinux labels are not supported yet")
 		}
-		if p.Scheduler != nil {
-			v.errorf("process.scheduler", "not supported yet")
-		}
-		if p.IOPriority != nil {
-			v.errorf("process.ioPriority", "not supported yet")
-		}
-		if p.ExecCPUAffinity != nil {
-			v.errorf("process.execCPUAffinity", "not supported yet")
-		}
 	}
 	l := s.Linux
 	if l == nil {
@@ -425,18 +418,6 @@ func (v *validator) unsupported() {
 	}
 	if l.MountLabel != "" && selinuxEnabled() {
 		v.errorf("linux.mountLabel", "SELinux labels are not supported yet")
-	}
-	if l.IntelRdt != nil {
-		v.errorf("linux.intelRdt", "not supported")
-	}
-	if l.MemoryPolicy != nil {
-		v.errorf("linux.memoryPolicy", "not supported yet")
-	}
-	if l.Personality != nil {
-		v.errorf("linux.personality", "not supported yet")
-	}
-	if len(l.NetDevices) > 0 {
-		v.errorf("linux.netDevices", "not supported yet")
 	}
 }
 

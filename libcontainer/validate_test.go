@@ -205,18 +205,9 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"hook with a relative path", func(s *specs.Spec, _ string) {
 			s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/bin/true"}, {Path: "true"}}}
 		}, "hooks.prestart[1].path", "absolute"},
-		{"scheduler", func(s *specs.Spec, _ string) { s.Process.Scheduler = &specs.Scheduler{Policy: "SCHED_OTHER"} }, "process.scheduler", "not supported"},
-		{"ioPriority", func(s *specs.Spec, _ string) { s.Process.IOPriority = &specs.LinuxIOPriority{Class: "IOPRIO_CLASS_BE"} }, "process.ioPriority", "not supported"},
-		{"execCPUAffinity", func(s *specs.Spec, _ string) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "0"} }, "process.execCPUAffinity", "not supported"},
 		{"seccomp", func(s *specs.Spec, _ string) {
 			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow}
 		}, "linux.seccomp", "not supported"},
-		{"intelRdt", func(s *specs.Spec, _ string) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{} }, "linux.intelRdt", "not supported"},
-		{"memoryPolicy", func(s *specs.Spec, _ string) { s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: "MPOL_DEFAULT"} }, "linux.memoryPolicy", "not supported"},
-		{"personality", func(s *specs.Spec, _ string) { s.Linux.Personality = &specs.LinuxPersonality{Domain: "LINUX32"} }, "linux.personality", "not supported"},
-		{"netDevices", func(s *specs.Spec, _ string) {
-			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth0": {}}
-		}, "linux.netDevices", "not supported"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

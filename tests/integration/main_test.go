@@ -49,5 +49,6 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	pxCleanup()
 	os.Exit(code)
 }
