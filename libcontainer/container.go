@@ -126,8 +126,11 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	if err := c.cg.Create(spec.Linux.Resources); err != nil {
 		// Rootless, a cgroup is a privilege the host may not delegate:
 		// run without one unless limits were asked for.
-		if os.Geteuid() == 0 || !errors.Is(err, os.ErrPermission) || cgroups.HasLimits(spec.Linux.Resources) {
+		if os.Geteuid() == 0 || !errors.Is(err, os.ErrPermission) {
 			return c, err
+		}
+		if cgroups.HasLimits(spec.Linux.Resources) {
+			return c, &SpecError{Path: "linux.resources", Err: fmt.Errorf("limits need a cgroup, and rootless husk may not make one: %w", err)}
 		}
 		c.cg = nil
 	}
@@ -348,7 +351,11 @@ func (c *Container) Start() error {
 // Signal sends sig to init, or with all to every process in the cgroup.
 func (c *Container) Signal(sig unix.Signal, all bool) error {
 	if all {
-		if pids, _ := c.cg.Procs(); len(pids) == 0 {
+		pids, err := c.cg.Procs()
+		if errors.Is(err, cgroups.ErrNoCgroup) {
+			return err
+		}
+		if len(pids) == 0 {
 			return ErrNotRunning
 		}
 		return c.cg.Signal(sig)
