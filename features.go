@@ -38,8 +38,8 @@ func huskFeatures() *features.Features {
 			Capabilities: libcontainer.CapabilityNames(),
 			Cgroup:       &features.Cgroup{V1: &no, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &yes},
 			Seccomp:      &features.Seccomp{Enabled: &no},
-			Apparmor:     &features.Apparmor{Enabled: &no},
-			Selinux:      &features.Selinux{Enabled: &no},
+			Apparmor:     &features.Apparmor{Enabled: &yes},
+			Selinux:      &features.Selinux{Enabled: &yes},
 			IntelRdt:     &features.IntelRdt{Enabled: &yes, Schemata: &yes, Monitoring: &yes},
 			MemoryPolicy: &features.MemoryPolicy{
 				Modes: libcontainer.MemoryPolicyModes(),

@@ -180,7 +180,7 @@ func runInit(conn syncConn) (int, error) {
 	}
 	b := m.Bootstrap
 	spec := b.Spec
-	warn := func(msg string) { conn.send(message{Type: msgLog, Level: "warning", Msg: msg}) }
+	warn := logTo(conn, "warning")
 
 	if err := step("closing inherited fds", closeExtraFDs(b.PassFDs)); err != nil {
 		return -1, err
@@ -215,7 +215,7 @@ func runInit(conn syncConn) (int, error) {
 			return -1, err
 		}
 	}
-	proc, err := prepareProcess(b, warn)
+	proc, err := prepareProcess(b, warn, logTo(conn, "debug"))
 	if err != nil {
 		return -1, err
 	}
@@ -236,6 +236,12 @@ func runInit(conn syncConn) (int, error) {
 		}
 	}
 	return startConn, proc.exec()
+}
+
+// logTo returns a function that sends init's messages at level to the
+// parent, which logs them.
+func logTo(conn syncConn, level string) func(string) {
+	return func(msg string) { conn.send(message{Type: msgLog, Level: level, Msg: msg}) }
 }
 
 // createHooks runs the hooks of the create operation, between the mounts
@@ -281,7 +287,7 @@ func execInit(conn syncConn, b *bootstrap, warn func(string)) error {
 			return err
 		}
 	}
-	proc, err := prepareProcess(b, warn)
+	proc, err := prepareProcess(b, warn, logTo(conn, "debug"))
 	if err != nil {
 		return err
 	}
@@ -387,7 +393,7 @@ type execProcess struct {
 // so that failures reach the caller of create: rlimits, scheduling, memory
 // policy and personality, user and capabilities, cwd, and finding the
 // executable as the container's user.
-func prepareProcess(b *bootstrap, warn func(string)) (*execProcess, error) {
+func prepareProcess(b *bootstrap, warn, debug func(string)) (*execProcess, error) {
 	p := b.Spec.Process
 	env := append(append([]string{}, p.Env...), b.Env...)
 	if envValue(env, "HOME") == "" {
@@ -398,6 +404,9 @@ func prepareProcess(b *bootstrap, warn func(string)) (*execProcess, error) {
 	}
 	sched, err := setExecution(b.Spec)
 	if err != nil {
+		return nil, err
+	}
+	if err := step("setting LSM labels", setExecLabels(p, debug)); err != nil {
 		return nil, err
 	}
 	if err := step("setting user", setUser(p, warn)); err != nil {

@@ -127,9 +127,13 @@ func mountEntry(root *os.File, b *bootstrap, index int, m specs.Mount) error {
 		target, err = mkdirInRoot(root, dest, 0o755)
 		switch {
 		case err == nil && opts.tmpcopyup:
+			if l := b.Spec.Linux.MountLabel; l != "" && selinuxEnabled() {
+				opts.data = append(opts.data, "context="+l)
+			}
 			err = mountTmpcopyup(target, opts)
 		case err == nil:
-			err = mountFS(root, m.Source, target, dest, m.Type, opts.flags, strings.Join(opts.data, ","))
+			data := mountLabelData(m.Type, strings.Join(opts.data, ","), b.Spec.Linux.MountLabel)
+			err = mountFS(root, m.Source, target, dest, m.Type, opts.flags, data)
 		}
 		if err == nil && (opts.recSet|opts.recClear != 0 || opts.recAtime != nil) {
 			err = setAttrAt(root, dest, unix.AT_RECURSIVE, opts.recAttr())

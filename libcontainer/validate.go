@@ -400,13 +400,9 @@ func (v *validator) hooks() {
 func (v *validator) unsupported() {
 	s := v.spec
 	if p := s.Process; p != nil {
-		// Labels are ignored where the LSM is off, as runc does; where it
-		// is on, they must not be dropped.
-		if p.ApparmorProfile != "" && apparmorEnabled() {
-			v.errorf("process.apparmorProfile", "AppArmor profiles are not supported yet")
-		}
-		if p.SelinuxLabel != "" && selinuxEnabled() {
-			v.errorf("process.selinuxLabel", "SELinux labels are not supported yet")
+		// Labels are ignored where the LSM is off, as runc does.
+		if p.ApparmorProfile != "" && apparmorEnabled() && !apparmorLoaded(p.ApparmorProfile) {
+			v.errorf("process.apparmorProfile", "%q: no such AppArmor profile is loaded", p.ApparmorProfile)
 		}
 	}
 	l := s.Linux
@@ -416,19 +412,6 @@ func (v *validator) unsupported() {
 	if l.Seccomp != nil {
 		v.errorf("linux.seccomp", "seccomp is not supported yet")
 	}
-	if l.MountLabel != "" && selinuxEnabled() {
-		v.errorf("linux.mountLabel", "SELinux labels are not supported yet")
-	}
-}
-
-func apparmorEnabled() bool {
-	data, err := os.ReadFile("/sys/module/apparmor/parameters/enabled")
-	return err == nil && strings.HasPrefix(string(data), "Y")
-}
-
-func selinuxEnabled() bool {
-	_, err := os.Stat("/sys/fs/selinux/enforce")
-	return err == nil
 }
 
 // errorText returns err's message without the operation prefix
