@@ -134,6 +134,17 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 		}
 		c.cg = nil
 	}
+	// A record from the start, so that if husk itself dies mid-create,
+	// delete --force finds the cgroup (and init) to remove.
+	c.rec = &record{
+		ID: id, Bundle: opts.Bundle, Rootfs: rootfsPath(opts.Bundle, spec),
+		Created: time.Now().UTC(), CgroupPath: c.cg.Dir(), CgroupTop: c.cg.TopDir(),
+		Annotations: spec.Annotations, Spec: spec,
+	}
+	if err := c.saveProgress(0); err != nil {
+		return c, err
+	}
+	faultPoint("before-clone")
 	listener, err := listenExec(dir)
 	if err != nil {
 		return c, err
@@ -147,9 +158,14 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	if c.init, err = startInit(b, opts.stdio(), c.cg, listener); err != nil {
 		return c, err
 	}
+	if err := c.saveProgress(c.init.proc.Pid); err != nil {
+		return c, err
+	}
+	faultPoint("after-clone")
 	if err := c.init.waitReady(opts.Logf, console); err != nil {
 		return c, err
 	}
+	faultPoint("after-ready")
 	// Init is ready and waits for start: the parent's share of the
 	// container's setup goes in before anything of the user's runs.
 	if err := c.setupFromHost(spec, id); err != nil {
@@ -162,17 +178,9 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 		return c, err
 	}
 	pid := c.init.proc.Pid
-	start, _, err := pidStartTime(pid)
-	if err != nil {
-		return c, fmt.Errorf("reading init's start time: %w", err)
-	}
-	c.rec = &record{
-		ID: id, Bundle: opts.Bundle, Rootfs: b.Rootfs, Pid: pid, PidStart: start,
-		Created: time.Now().UTC(), CgroupPath: c.cg.Dir(), CgroupTop: c.cg.TopDir(),
-		Annotations: spec.Annotations, Spec: spec,
-	}
-	if err := dir.save(c.rec); err != nil {
-		return c, fmt.Errorf("saving state: %w", err)
+	c.rec.Ready = true
+	if err := c.saveProgress(pid); err != nil {
+		return c, err
 	}
 	if opts.PidFile != "" {
 		if err := writeFileAtomic(opts.PidFile, []byte(strconv.Itoa(pid)), 0o644); err != nil {
@@ -180,6 +188,31 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 		}
 	}
 	return c, nil
+}
+
+// saveProgress records init's pid (0: not started yet) in state.json.
+func (c *Container) saveProgress(pid int) error {
+	c.rec.Pid, c.rec.PidStart = pid, 0
+	if pid > 0 {
+		start, _, err := pidStartTime(pid)
+		if err != nil {
+			return fmt.Errorf("reading init's start time: %w", err)
+		}
+		c.rec.PidStart = start
+	}
+	if err := c.dir.save(c.rec); err != nil {
+		return fmt.Errorf("saving state: %w", err)
+	}
+	return nil
+}
+
+// faultPoint kills husk at a named point of create when the tests ask for
+// it (_HUSK_TEST_FAULT), to prove that delete --force cleans up after a
+// runtime that died there.
+func faultPoint(name string) {
+	if os.Getenv("_HUSK_TEST_FAULT") == name {
+		unix.Kill(os.Getpid(), unix.SIGKILL)
+	}
 }
 
 // passedFDs counts the fds that go to the container: LISTEN_FDS (socket
@@ -253,11 +286,15 @@ func (c *Container) ID() string { return c.rec.ID }
 func (c *Container) Pid() int { return c.rec.Pid }
 
 // Status derives the state from the system, never from a stored field:
-// init gone (or a different process under its pid) → stopped; cgroup
-// frozen → paused; exec.sock still there → created; else running.
+// init gone (or a different process under its pid) → stopped; create not
+// finished → creating; cgroup frozen → paused; exec.sock still there →
+// created; else running.
 func (c *Container) Status() Status {
 	if !c.initAlive() {
 		return Stopped
+	}
+	if !c.rec.Ready {
+		return Creating
 	}
 	if c.cg.Frozen() {
 		return Paused

@@ -74,8 +74,18 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 		b.ExecFD = 3 + len(extra)
 		extra = append(extra, execListener)
 	}
+	self := "/proc/self/exe"
+	if b.Exec || !plan.isNew(specs.PIDNamespace) {
+		sealed, err := sealedSelf()
+		if err != nil {
+			parentSync.Close()
+			return nil, err
+		}
+		defer sealed.Close()
+		self = "/proc/self/fd/" + strconv.Itoa(int(sealed.Fd())) // the child's copy of it, at exec
+	}
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
+		Path:        self,
 		Args:        []string{"husk", "init"},
 		Env:         []string{initSyncEnv + "=" + strconv.Itoa(3+b.PassFDs)},
 		Stdin:       stdio[0],

@@ -38,6 +38,9 @@ type record struct {
 	CgroupTop   string            `json:"cgroupTop,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Spec        *specs.Spec       `json:"spec"`
+	// Ready is set once create completed; before, the container is
+	// "creating" (or was left by a husk that died: delete cleans up).
+	Ready bool `json:"ready"`
 }
 
 var validID = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$`)
