@@ -95,7 +95,7 @@ func newApp() *cli.App {
 			createCommand, startCommand, runCommand, stateCommand,
 			killCommand, deleteCommand, listCommand, specCommand,
 			pauseCommand, resumeCommand, psCommand, eventsCommand, updateCommand,
-			execCommand, featuresCommand,
+			execCommand, featuresCommand, checkCommand,
 		},
 		OnUsageError: usageError,
 	}

@@ -110,6 +110,7 @@ func HasLimits(res *specs.LinuxResources) bool {
 type setter struct {
 	dir   string
 	avail map[string]bool
+	dry   bool // check only: write nothing (husk check, and create before it starts init)
 }
 
 func (m *Manager) setter() (*setter, error) {
@@ -129,6 +130,9 @@ func (s *setter) write(controller, field, file, value string) error {
 		}
 		return fieldErr(field, "the %s controller is not available in %s%s", controller, s.dir, hybridNote())
 	}
+	if s.dry {
+		return nil
+	}
 	if err := writeFile(s.dir, file, value); err != nil {
 		return fieldErr(field, "%v", err)
 	}
@@ -136,6 +140,9 @@ func (s *setter) write(controller, field, file, value string) error {
 }
 
 func (s *setter) exists(file string) bool {
+	if s.dry {
+		return true
+	}
 	_, err := os.Stat(filepath.Join(s.dir, file))
 	return err == nil
 }

@@ -123,6 +123,11 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	if c.cg, err = cgroups.New(spec.Linux.CgroupsPath, id); err != nil {
 		return c, &SpecError{Path: "linux.cgroupsPath", Err: err}
 	}
+	// A limit this cgroup cannot take fails now, before init exists (the
+	// same check husk check makes).
+	if errs := c.cg.CheckControllers(spec.Linux.Resources); len(errs) > 0 && (os.Geteuid() == 0 || c.cg.Writable()) {
+		return c, errs[0]
+	}
 	if err := c.cg.Create(spec.Linux.Resources); err != nil {
 		// Rootless, a cgroup is a privilege the host may not delegate:
 		// run without one unless limits were asked for.

@@ -158,7 +158,8 @@ func (g *rdtGroup) matchSchemata(r *specs.LinuxIntelRdt) error {
 			have[res+":"+d] = v
 		}
 	}
-	for field, line := range map[string]string{"l3CacheSchema": r.L3CacheSchema, "memBwSchema": r.MemBwSchema} {
+	for _, f := range []field[string]{{"l3CacheSchema", r.L3CacheSchema}, {"memBwSchema", r.MemBwSchema}} {
+		field, line := f.name, f.val
 		res, doms := parseSchemaLine(line)
 		for d, v := range doms {
 			if have[res+":"+d] != v {

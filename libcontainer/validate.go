@@ -240,7 +240,8 @@ func (v *validator) idMappings() {
 	case !plan.isNew(specs.UserNamespace) && hasMaps:
 		v.errorf("linux.uidMappings", "given without a new user namespace")
 	}
-	for name, maps := range map[string][]specs.LinuxIDMapping{"linux.uidMappings": l.UIDMappings, "linux.gidMappings": l.GIDMappings} {
+	for _, f := range []field[[]specs.LinuxIDMapping]{{"linux.uidMappings", l.UIDMappings}, {"linux.gidMappings", l.GIDMappings}} {
+		name, maps := f.name, f.val
 		for i, m := range maps {
 			if m.Size == 0 {
 				v.errorf(fmt.Sprintf("%s[%d].size", name, i), "must be at least 1")
@@ -307,7 +308,8 @@ func (v *validator) idmappedMount(path string, m specs.Mount, opts mountOpts) {
 	case !hasMaps && (v.spec.Linux == nil || len(v.spec.Linux.UIDMappings) == 0):
 		v.errorf(path+".options", "idmap without mounts[].uidMappings needs the container's user namespace mappings")
 	}
-	for name, maps := range map[string][]specs.LinuxIDMapping{".uidMappings": m.UIDMappings, ".gidMappings": m.GIDMappings} {
+	for _, f := range []field[[]specs.LinuxIDMapping]{{".uidMappings", m.UIDMappings}, {".gidMappings", m.GIDMappings}} {
+		name, maps := f.name, f.val
 		for i, mp := range maps {
 			if mp.Size == 0 {
 				v.errorf(fmt.Sprintf("%s%s[%d].size", path, name, i), "must be at least 1")
@@ -365,7 +367,8 @@ func (v *validator) linux() {
 			v.errorf(path+".type", "%s", errorText(err))
 		}
 	}
-	for name, list := range map[string][]string{"linux.maskedPaths": l.MaskedPaths, "linux.readonlyPaths": l.ReadonlyPaths} {
+	for _, f := range []field[[]string]{{"linux.maskedPaths", l.MaskedPaths}, {"linux.readonlyPaths", l.ReadonlyPaths}} {
+		name, list := f.name, f.val
 		for i, p := range list {
 			if !filepath.IsAbs(p) {
 				v.errorf(fmt.Sprintf("%s[%d]", name, i), "%q: must be an absolute path", p)
@@ -379,10 +382,8 @@ func (v *validator) hooks() {
 	if h == nil {
 		return
 	}
-	for name, list := range map[string][]specs.Hook{
-		"prestart": h.Prestart, "createRuntime": h.CreateRuntime, "createContainer": h.CreateContainer,
-		"startContainer": h.StartContainer, "poststart": h.Poststart, "poststop": h.Poststop,
-	} {
+	for _, f := range []field[[]specs.Hook]{{"prestart", h.Prestart}, {"createRuntime", h.CreateRuntime}, {"createContainer", h.CreateContainer}, {"startContainer", h.StartContainer}, {"poststart", h.Poststart}, {"poststop", h.Poststop}} {
+		name, list := f.name, f.val
 		for i, hook := range list {
 			path := fmt.Sprintf("hooks.%s[%d]", name, i)
 			if !filepath.IsAbs(hook.Path) {
@@ -444,4 +445,11 @@ func deviceMode(d specs.LinuxDevice) (uint32, error) {
 		return unix.S_IFIFO, nil
 	}
 	return 0, errors.New(strconv.Quote(d.Type) + ": unknown device type (want c, b, u or p)")
+}
+
+// field pairs a config field's name with its value, to loop over several
+// fields in document order (a map would vary the order of the errors).
+type field[T any] struct {
+	name string
+	val  T
 }

@@ -21,7 +21,8 @@ func (v *validator) processExtras(p *specs.Process) {
 		}
 	}
 	if a := p.ExecCPUAffinity; a != nil {
-		for field, list := range map[string]string{"initial": a.Initial, "final": a.Final} {
+		for _, f := range []field[string]{{"initial", a.Initial}, {"final", a.Final}} {
+			field, list := f.name, f.val
 			if set, err := parseList(list); err != nil {
 				v.errorf("process.execCPUAffinity."+field, "%s", err)
 			} else if set.Count() == 0 && strings.TrimSpace(list) != "" {
