@@ -1,10 +1,8 @@
 package libcontainer
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -61,7 +59,8 @@ type CreateOpts struct {
 	NoNewKeyring bool
 	PreserveFDs  int
 	Stdio        [3]*os.File // nil: husk's own
-	// Logf receives the warnings init sends during create.
+	// Logf receives warnings and debug lines: init's during create
+	// (prefixed "init: "), and husk's own.
 	Logf func(level, msg string)
 	// ConsoleSocket is where the pty master goes with process.terminal;
 	// without one, Attach receives it (husk run in the foreground).
@@ -93,6 +92,10 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	if err := Validate(spec, opts.Bundle); err != nil {
 		return nil, err
 	}
+	filter, err := compileSeccomp(root, spec.Linux.Seccomp, opts.Logf)
+	if err != nil {
+		return nil, err
+	}
 	console, err := consoleFor(spec.Process, opts.ConsoleSocket, opts.Attach)
 	if err != nil {
 		return nil, err
@@ -121,6 +124,7 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	b := &bootstrap{
 		Spec: spec, ID: id, Bundle: opts.Bundle, Rootfs: rootfsPath(opts.Bundle, spec),
 		CgroupPath: c.cg.Path, NoPivot: opts.NoPivot, NoNewKeyring: opts.NoNewKeyring,
+		Seccomp: filter,
 	}
 	b.PassFDs, b.Env = passedFDs(opts.PreserveFDs)
 	if c.init, err = startInit(b, opts.stdio(), c.cg, listener); err != nil {
@@ -261,7 +265,8 @@ func ownerOf(path string) string {
 
 // Start releases a created container: it connects to exec.sock, which
 // init is waiting on, and returns once the entrypoint is exec'd (init's
-// end of the connection closes) or init reports why it could not be.
+// end of the connection closes) or init reports why it could not be. With
+// SCMP_ACT_NOTIFY, Start hands the seccomp listener to the agent first.
 func (c *Container) Start() error {
 	switch st := c.Status(); st {
 	case Created:
@@ -270,30 +275,30 @@ func (c *Container) Start() error {
 	default:
 		return fmt.Errorf("cannot start an already %s container", st)
 	}
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return os.NewSyscallError("socket", err)
 	}
-	conn := os.NewFile(uintptr(fd), execSock)
-	defer conn.Close()
+	conn := syncConn{f: os.NewFile(uintptr(fd), execSock)}
+	defer conn.f.Close()
 	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: c.dir.sockPath()}); err != nil {
 		return fmt.Errorf("connecting to init: %w", err)
 	}
 	if err := os.Remove(filepath.Join(c.dir.path, execSock)); err != nil {
 		return err
 	}
-	reply, err := io.ReadAll(conn)
-	if err != nil {
-		return fmt.Errorf("reading init's reply: %w", err)
+	return awaitExec(conn, func(f *os.File) error {
+		return handOverListener(c.rec.Spec.Linux.Seccomp, c.specState(specs.StateCreated), c.rec.Pid, f)
+	})
+}
+
+// specState is the runtime-spec state of the container, as the seccomp
+// agent gets it.
+func (c *Container) specState(status specs.ContainerState) specs.State {
+	return specs.State{
+		Version: specs.Version, ID: c.rec.ID, Status: status, Pid: c.rec.Pid,
+		Bundle: c.rec.Bundle, Annotations: c.rec.Annotations,
 	}
-	if len(reply) == 0 {
-		return nil
-	}
-	var m message
-	if err := json.Unmarshal(reply, &m); err != nil {
-		return fmt.Errorf("decoding init's reply %q: %w", reply, err)
-	}
-	return &InitError{Step: m.Step, Msg: m.Msg}
 }
 
 // Signal sends sig to init, or with all to every process in the cgroup.

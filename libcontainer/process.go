@@ -66,7 +66,7 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
 		Args:       []string{"husk", "init"},
-		Env:        []string{initSyncEnv + "=" + strconv.Itoa(3+b.PassFDs)},
+		Env:        []string{initSyncEnv + "=" + strconv.Itoa(3+b.PassFDs), initGodebug},
 		Stdin:      stdio[0],
 		Stdout:     stdio[1],
 		Stderr:     stdio[2],
@@ -126,7 +126,7 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 		parentSync.Close()
 		return nil, fmt.Errorf("starting container init: %w", err)
 	}
-	p := &initProcess{cmd: cmd, conn: syncConn{parentSync}, proc: cmd.Process}
+	p := &initProcess{cmd: cmd, conn: syncConn{f: parentSync}, proc: cmd.Process}
 	if reexec {
 		p.pending, p.offsets = b, offsets
 		return p, nil
@@ -166,7 +166,7 @@ func (p *initProcess) waitReady(logf func(level, msg string), console ConsoleFun
 		switch m.Type {
 		case msgLog:
 			if logf != nil {
-				logf(m.Level, m.Msg)
+				logf(m.Level, "init: "+m.Msg)
 			}
 		case msgReady:
 			return nil
@@ -199,18 +199,10 @@ func (p *initProcess) waitReady(logf func(level, msg string), console ConsoleFun
 }
 
 // waitExec waits, after ready, for husk exec's process to execve: the
-// sync socket closes (it is close-on-exec), or init reports why not.
-func (p *initProcess) waitExec() error {
-	m, err := p.conn.recv()
-	switch {
-	case errors.Is(err, errClosed):
-		return nil
-	case err != nil:
-		return err
-	case m.Type == msgError:
-		return &InitError{Step: m.Step, Msg: m.Msg}
-	}
-	return fmt.Errorf("unexpected %q message from init", m.Type)
+// sync socket closes (it is close-on-exec), or init reports why not. On
+// the way, handOver passes the seccomp listener to the agent.
+func (p *initProcess) waitExec(handOver func(*os.File) error) error {
+	return awaitExec(p.conn, handOver)
 }
 
 // adoptInit makes pid, the real init forked by the intermediate one, the
@@ -284,7 +276,7 @@ func (p *initProcess) kill() {
 // start. Binding through /proc/self/fd keeps the path short whatever
 // --root is (sun_path holds 108 bytes).
 func listenExec(dir *stateDir) (*os.File, error) {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}

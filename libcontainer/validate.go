@@ -10,6 +10,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/seccomp"
 )
 
 // Validate checks everything in spec that can be checked before anything
@@ -43,6 +45,7 @@ func validateAll(spec *specs.Spec, bundle string) []error {
 	v.hostname()
 	v.mounts()
 	v.linux()
+	v.seccompFilter()
 	v.unsupported()
 	return v.errs
 }
@@ -347,6 +350,16 @@ func (v *validator) linux() {
 	}
 }
 
+// seccompFilter checks linux.seccomp cheaply; compileSeccomp, still before
+// anything is made, finds what only libseccomp can.
+func (v *validator) seccompFilter() {
+	if l := v.spec.Linux; l != nil {
+		if err := seccomp.Check(l.Seccomp); err != nil {
+			v.errs = append(v.errs, seccompError(err))
+		}
+	}
+}
+
 // unsupported rejects fields husk cannot honour yet: a field that would be
 // silently dropped is a bug, so each one is named.
 func (v *validator) unsupported() {
@@ -376,9 +389,6 @@ func (v *validator) unsupported() {
 	l := s.Linux
 	if l == nil {
 		return
-	}
-	if l.Seccomp != nil {
-		v.errorf("linux.seccomp", "seccomp is not supported yet")
 	}
 	if l.MountLabel != "" && selinuxEnabled() {
 		v.errorf("linux.mountLabel", "SELinux labels are not supported yet")
