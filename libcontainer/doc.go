@@ -13,6 +13,7 @@
 //	paths.go      masked and read-only paths, sysctl, hostname
 //	user.go       rlimits, groups, uid/gid, capabilities, no_new_privs
 //	exec.go       the start handshake, fd hygiene and the final execve
+//	seccomp.go    linux.seccomp: compiled by the parent, loaded last by init
 //
 // The spec's own types are used throughout: there is no second config model.
 // What must be computed from the spec (clone flags, the resolved rootfs) is
