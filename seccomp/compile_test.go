@@ -190,3 +190,13 @@ func BenchmarkCompileCachedDockerDefault(b *testing.B) {
 		}
 	}
 }
+
+// Check runs on every create and exec.
+func BenchmarkCheckDockerDefault(b *testing.B) {
+	p := dockerDefault(b)
+	for b.Loop() {
+		if err := Check(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
