@@ -16,10 +16,7 @@ import (
 //
 //	go test -tags seccomp -run '^$' -bench SeccompCreate ./tests/integration/
 func BenchmarkSeccompCreate(b *testing.B) {
-	profile, err := os.ReadFile("testdata/moby-default-seccomp.json")
-	if err != nil {
-		b.Fatal(err)
-	}
+	profile := []byte(dockerDefault(b))
 	for _, c := range []struct {
 		name    string
 		seccomp bool
