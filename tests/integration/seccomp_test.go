@@ -306,6 +306,53 @@ func TestSeccompDockerDefault(t *testing.T) {
 	}
 }
 
+// TestSeccompUnknownSyscalls: names libseccomp does not know are skipped
+// and listed at debug level; the rest of the profile holds.
+func TestSeccompUnknownSyscalls(t *testing.T) {
+	t.Parallel()
+	e, b := newEnv(t), newBundle(t)
+	withSeccomp(t, b, allowAllBut(`{"names":["husk_future_call","mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}`))
+	b.Spec.Process.Args = []string{"sh", "-c", "mkdir /tmp/x 2>&1; echo rc=$?"}
+	b.save()
+	id := newID(t)
+	r := e.husk("--debug", "run", "--bundle", b.Dir, id)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "Operation not permitted") || !strings.Contains(r.Stdout, "rc=1") {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	if !strings.Contains(r.Stderr, "skipping syscalls unknown to libseccomp") || !strings.Contains(r.Stderr, "husk_future_call") {
+		t.Errorf("--debug does not list the skipped name: %q", r.Stderr)
+	}
+	e.checkGone(id, b)
+	if r := e.husk("run", "--bundle", b.Dir, id); strings.Contains(r.Stderr, "husk_future_call") {
+		t.Errorf("without --debug: %q", r.Stderr)
+	}
+}
+
+// TestSeccompUserNamespace: in a user namespace the filter goes on as the
+// namespace's root would load it, without no_new_privs, for init and for
+// exec, and its user keeps no CAP_SYS_ADMIN.
+func TestSeccompUserNamespace(t *testing.T) {
+	t.Parallel()
+	e, _, id, _ := execTarget(t, func(b *bundle) {
+		nsTraversable(t, b)
+		b.Spec.Linux.Namespaces = append(b.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		b.Spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		b.Spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		withSeccomp(t, b, dockerDefault(t))
+		b.Spec.Root.Readonly = true
+		b.Spec.Process.NoNewPrivileges = false
+		b.Spec.Process.User = specs.User{UID: 1000, GID: 1000}
+		b.Spec.Process.Capabilities = nil
+	})
+	out := e.mustHusk("exec", id, "sh", "-c", "grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/self/status /proc/1/status; id -u; unshare -U true 2>&1; true")
+	for _, want := range []string{"/proc/self/status:Seccomp:\t2", "/proc/1/status:Seccomp:\t2", "/proc/1/status:NoNewPrivs:\t0",
+		"/proc/self/status:CapEff:\t0000000000000000", "/proc/1/status:CapEff:\t0000000000000000", "1000\n", "Operation not permitted"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("want %q in:\n%s", want, out)
+		}
+	}
+}
+
 // TestSeccompRuntimeSyscallsExempt: a profile that forbids execve, or
 // capset with no_new_privs off, still starts the container (husk's own
 // last syscalls pass), and forbids them to the container's processes.
