@@ -82,6 +82,12 @@ func (p *execProcess) execFiltered(conn *syncConn) error {
 	if err != nil {
 		return step("starting container process", err)
 	}
+	// The filter's exemption key will be in this process's memory until
+	// execve; make it unreadable by ptrace and /proc/PID/mem to the
+	// container's processes (execve makes the new program dumpable).
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return step("loading seccomp filter", os.NewSyscallError("prctl(PR_SET_DUMPABLE)", err))
+	}
 	filter, err := p.seccomp.Load()
 	if err != nil {
 		return step("loading seccomp filter", err)
