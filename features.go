@@ -37,7 +37,7 @@ func huskFeatures() *features.Features {
 			Namespaces:   namespaces,
 			Capabilities: libcontainer.CapabilityNames(),
 			Cgroup:       &features.Cgroup{V1: &no, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &yes},
-			Seccomp:      &features.Seccomp{Enabled: &no},
+			Seccomp:      seccompFeatures(),
 			Apparmor:     &features.Apparmor{Enabled: &yes},
 			Selinux:      &features.Selinux{Enabled: &yes},
 			IntelRdt:     &features.IntelRdt{Enabled: &yes, Schemata: &yes, Monitoring: &yes},
@@ -56,4 +56,21 @@ func huskFeatures() *features.Features {
 		f.Annotations["io.github.seccomp.libseccomp.version"] = v
 	}
 	return f
+}
+
+// seccompFeatures: the actions and operators husk compiles, the
+// architectures this libseccomp knows, and the flags this kernel takes.
+func seccompFeatures() *features.Seccomp {
+	enabled := seccomp.Enabled
+	if !enabled {
+		return &features.Seccomp{Enabled: &enabled}
+	}
+	return &features.Seccomp{
+		Enabled:        &enabled,
+		Actions:        seccomp.Actions,
+		Operators:      seccomp.Operators,
+		Archs:          seccomp.SupportedArchitectures(),
+		KnownFlags:     seccomp.KnownFlags,
+		SupportedFlags: seccomp.SupportedFlags(),
+	}
 }

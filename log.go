@@ -76,12 +76,13 @@ func (l *logWriter) format(level, msg string) []byte {
 	return fmt.Appendf(nil, "time=%q level=%s msg=%q\n", now, level, msg)
 }
 
-// initLog passes the container init's messages to the logger.
+// initLog passes libcontainer's messages, init's among them, to the
+// logger.
 func initLog(level, msg string) {
 	switch level {
 	case "debug":
-		logger.debugf("init: %s", msg)
+		logger.debugf("%s", msg)
 	default:
-		logger.log(level, "init: "+msg)
+		logger.log(level, msg)
 	}
 }

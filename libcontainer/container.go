@@ -1,10 +1,8 @@
 package libcontainer
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -72,7 +70,8 @@ type CreateOpts struct {
 	NoNewKeyring bool
 	PreserveFDs  int
 	Stdio        [3]*os.File // nil: husk's own
-	// Logf receives the warnings init sends during create.
+	// Logf receives warnings and debug lines: init's during create
+	// (prefixed "init: "), and husk's own.
 	Logf func(level, msg string)
 	// Warn becomes the container's Warn (poststart, poststop failures).
 	Warn func(msg string)
@@ -104,6 +103,10 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 		return nil, err
 	}
 	if err := Validate(spec, opts.Bundle); err != nil {
+		return nil, err
+	}
+	filter, err := compileSeccomp(root, spec.Linux.Seccomp, opts.Logf)
+	if err != nil {
 		return nil, err
 	}
 	console, err := consoleFor(spec.Process, opts.ConsoleSocket, opts.Attach)
@@ -158,6 +161,7 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	b := &bootstrap{
 		Spec: spec, ID: id, Bundle: opts.Bundle, Rootfs: rootfsPath(opts.Bundle, spec),
 		CgroupPath: c.cg.Dir(), NoPivot: opts.NoPivot, NoNewKeyring: opts.NoNewKeyring,
+		Seccomp: filter,
 	}
 	b.PassFDs, b.Env = passedFDs(opts.PreserveFDs)
 	if c.init, err = startInit(b, opts.stdio(), c.cg, listener); err != nil {
@@ -349,7 +353,8 @@ func ownerOf(path string) string {
 
 // Start releases a created container: it connects to exec.sock, which
 // init is waiting on, and returns once the entrypoint is exec'd (init's
-// end of the connection closes) or init reports why it could not be.
+// end of the connection closes) or init reports why it could not be. With
+// SCMP_ACT_NOTIFY, Start hands the seccomp listener to the agent first.
 func (c *Container) Start() error {
 	switch st := c.Status(); st {
 	case Created:
@@ -358,36 +363,44 @@ func (c *Container) Start() error {
 	default:
 		return fmt.Errorf("cannot start an already %s container", st)
 	}
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return os.NewSyscallError("socket", err)
 	}
-	conn := os.NewFile(uintptr(fd), execSock)
-	defer conn.Close()
+	conn := syncConn{f: os.NewFile(uintptr(fd), execSock)}
+	defer conn.f.Close()
 	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: c.dir.sockPath()}); err != nil {
 		return fmt.Errorf("connecting to init: %w", err)
 	}
 	if err := os.Remove(filepath.Join(c.dir.path, execSock)); err != nil {
 		return err
 	}
-	reply, err := io.ReadAll(conn)
+	err = awaitExec(conn, func(f *os.File) error {
+		return handOverListener(c.rec.Spec.Linux.Seccomp, c.specState(specs.StateCreated), c.rec.Pid, f)
+	})
 	if err != nil {
-		return fmt.Errorf("reading init's reply: %w", err)
+		return err
 	}
-	if len(reply) == 0 {
-		// runtime-spec: poststart hooks MUST be called after the user
-		// process is executed but before start returns; a failure is a
-		// warning, and the lifecycle goes on.
-		if h := c.rec.Spec.Hooks; h != nil {
-			c.warn(runHooks("poststart", h.Poststart, c.hookState(specs.StateRunning)))
-		}
-		return nil
+	// runtime-spec: poststart hooks MUST be called after the user process
+	// is executed but before start returns; a failure is a warning, and
+	// the lifecycle goes on.
+	if h := c.rec.Spec.Hooks; h != nil {
+		c.warn(runHooks("poststart", h.Poststart, c.specState(specs.StateRunning)))
 	}
-	var m message
-	if err := json.Unmarshal(reply, &m); err != nil {
-		return fmt.Errorf("decoding init's reply %q: %w", reply, err)
+	return nil
+}
+
+// specState is the runtime-spec state of the container, as hooks and the
+// seccomp agent get it (pid 0 once stopped).
+func (c *Container) specState(status specs.ContainerState) specs.State {
+	s := specs.State{
+		Version: specs.Version, ID: c.rec.ID, Status: status, Pid: c.rec.Pid,
+		Bundle: c.rec.Bundle, Annotations: c.rec.Annotations,
 	}
-	return &InitError{Step: m.Step, Msg: m.Msg}
+	if status == specs.StateStopped {
+		s.Pid = 0
+	}
+	return s
 }
 
 // Signal sends sig to init, or with all to every process in the cgroup.
@@ -453,7 +466,7 @@ func (c *Container) Delete(force bool) error {
 	// runtime-spec: poststop hooks MUST be called after the container is
 	// deleted but before delete returns; a failure is a warning.
 	if h := c.rec.Spec.Hooks; h != nil {
-		c.warn(runHooks("poststop", h.Poststop, c.hookState(specs.StateStopped)))
+		c.warn(runHooks("poststop", h.Poststop, c.specState(specs.StateStopped)))
 	}
 	return nil
 }

@@ -15,6 +15,7 @@
 //	              personality.go: the rest a process keeps across execve)
 //	user.go       rlimits, groups, uid/gid, capabilities, no_new_privs
 //	exec.go       the start handshake, fd hygiene and the final execve
+//	seccomp.go    linux.seccomp: compiled by the parent, loaded last by init
 //
 // The parent's share, once init is ready: netdev.go (network devices,
 // over netlink.go) and intelrdt.go (resctrl), besides the cgroup limits.

@@ -71,15 +71,3 @@ func runHook(h specs.Hook, state []byte) error {
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
-
-// hookState is the state hooks of a live container are given.
-func (c *Container) hookState(status specs.ContainerState) specs.State {
-	s := specs.State{
-		Version: specs.Version, ID: c.rec.ID, Status: status,
-		Bundle: c.rec.Bundle, Annotations: c.rec.Annotations,
-	}
-	if status != specs.StateStopped {
-		s.Pid = c.rec.Pid
-	}
-	return s
-}

@@ -11,11 +11,18 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/seccomp"
 )
 
 // initSyncEnv names the environment variable that tells `husk init` (and
 // the nsenter constructor) which fd is its end of the sync socket.
 const initSyncEnv = "_HUSK_INIT_SYNC"
+
+// initGodebug turns off Go's asynchronous preemption in init: its signal
+// would make init's thread run a handler and rt_sigreturn after the
+// seccomp filter is on, syscalls the container's profile need not allow.
+const initGodebug = "GODEBUG=asyncpreemptoff=1"
 
 // stepError records which stage of init failed.
 type stepError struct {
@@ -44,14 +51,18 @@ func Init() {
 		fmt.Fprintln(os.Stderr, "husk init: not started by husk")
 		os.Exit(1)
 	}
-	conn := syncConn{os.NewFile(uintptr(fd), "sync")}
+	conn := syncConn{f: os.NewFile(uintptr(fd), "sync")}
+	to := conn // where the failure goes: the parent, or husk start
 	if os.Getenv(reexecEnv) != "" {
 		err = reexecInit(fd, conn)
-		report(conn, -1, err)
-		os.Exit(1)
+	} else {
+		to, err = runInit(conn)
 	}
-	startConn, err := runInit(conn)
-	report(conn, startConn, err)
+	// A parent that went away has its own error to tell; a start that
+	// went away took its reader with it.
+	if !errors.Is(err, errClosed) && to.send(errorMessage(err)) != nil && to.f == conn.f {
+		fmt.Fprintln(os.Stderr, "husk init:", err)
+	}
 	os.Exit(1)
 }
 
@@ -148,94 +159,88 @@ func reexecInit(syncFD int, conn syncConn) error {
 	return nil
 }
 
-// report sends init's failure to whoever is listening: the parent during
-// create, `husk start` after it.
-func report(conn syncConn, startConn int, err error) {
-	if errors.Is(err, errClosed) {
-		return // the parent went away: it has its own error to tell
-	}
+// errorMessage is init's failure as the protocol reports it.
+func errorMessage(err error) message {
 	m := message{Type: msgError, Msg: err.Error()}
 	var se *stepError
 	if errors.As(err, &se) {
 		m.Step, m.Msg = se.step, se.err.Error()
 	}
-	if startConn >= 0 {
-		(syncConn{os.NewFile(uintptr(startConn), "start")}).send(m)
-		return
-	}
-	if conn.send(m) != nil {
-		fmt.Fprintln(os.Stderr, "husk init:", err)
-	}
+	return m
 }
 
 // runInit runs the stages in order. It returns only on failure, with the
-// start connection when the failure came after start (or -1).
-func runInit(conn syncConn) (int, error) {
+// connection to report it on: the sync socket, or the start connection
+// once start came.
+func runInit(conn syncConn) (syncConn, error) {
 	m, err := conn.recv()
 	if err != nil {
-		return -1, step("reading bootstrap", err)
+		return conn, step("reading bootstrap", err)
 	}
 	if m.Type != msgBootstrap || m.Bootstrap == nil || m.Bootstrap.Spec == nil {
-		return -1, step("reading bootstrap", fmt.Errorf("unexpected %q message", m.Type))
+		return conn, step("reading bootstrap", fmt.Errorf("unexpected %q message", m.Type))
 	}
 	b := m.Bootstrap
 	spec := b.Spec
 	warn := logTo(conn, "warning")
 
 	if err := step("closing inherited fds", closeExtraFDs(b.PassFDs)); err != nil {
-		return -1, err
+		return conn, err
 	}
 	unix.Umask(0)
 	if b.Exec {
-		return -1, execInit(conn, b, warn)
+		err := execInit(&conn, b, warn)
+		return conn, err
 	}
 	if err := setupNamespaces(b); err != nil {
-		return -1, err
+		return conn, err
 	}
 	if err := step("preparing rootfs", prepareRootfs(b)); err != nil {
-		return -1, err
+		return conn, err
 	}
 	state, err := createHooks(conn, b)
 	if err != nil {
-		return -1, err
+		return conn, err
 	}
 	if err := step("entering rootfs", enterRoot(b.Rootfs, b.NoPivot)); err != nil {
-		return -1, err
+		return conn, err
 	}
 	// Before finishRootfs: root.readonly would make a missing cwd
 	// impossible to create.
 	if err := step("creating cwd "+spec.Process.Cwd, os.MkdirAll(spec.Process.Cwd, 0o755)); err != nil {
-		return -1, err
+		return conn, err
 	}
 	if err := finishRootfs(spec); err != nil {
-		return -1, err
+		return conn, err
 	}
 	if spec.Process.Terminal {
 		if err := step("setting up the terminal", setupTerminal(conn, spec.Process, true)); err != nil {
-			return -1, err
+			return conn, err
 		}
 	}
 	proc, err := prepareProcess(b, warn, logTo(conn, "debug"))
 	if err != nil {
-		return -1, err
+		return conn, err
 	}
 	if err := conn.send(message{Type: msgReady}); err != nil {
-		return -1, err
+		return conn, err
 	}
-	startConn, err := waitForStart(b.ExecFD)
+	fd, err := waitForStart(b.ExecFD)
 	if err != nil {
-		return -1, step("waiting for start", err)
+		return conn, step("waiting for start", err)
 	}
+	start := syncConn{f: os.NewFile(uintptr(fd), "start")}
 	// runtime-spec: startContainer hooks MUST be called as part of the
 	// start operation before the user-specified program is executed, in
 	// the container namespace.
 	if hooks := spec.Hooks; hooks != nil && len(hooks.StartContainer) > 0 {
 		state.Status = specs.StateCreated
 		if err := runHooks("startContainer", hooks.StartContainer, state); err != nil {
-			return startConn, err
+			return start, err
 		}
 	}
-	return startConn, proc.exec()
+	err = proc.exec(&start)
+	return start, err
 }
 
 // logTo returns a function that sends init's messages at level to the
@@ -272,7 +277,7 @@ func createHooks(conn syncConn, b *bootstrap) (specs.State, error) {
 // namespaces are joined and the cgroup entered already, so only the
 // process is set up. There is no start to wait for: ready, then execve;
 // the parent learns of success when the sync socket closes on exec.
-func execInit(conn syncConn, b *bootstrap, warn func(string)) error {
+func execInit(conn *syncConn, b *bootstrap, warn func(string)) error {
 	p := b.Spec.Process
 	if !b.NoNewKeyring {
 		if err := step("joining session keyring", joinSessionKeyring(b.ID)); err != nil {
@@ -283,18 +288,18 @@ func execInit(conn syncConn, b *bootstrap, warn func(string)) error {
 		return err
 	}
 	if p.Terminal {
-		if err := step("setting up the terminal", setupTerminal(conn, p, false)); err != nil {
+		if err := step("setting up the terminal", setupTerminal(*conn, p, false)); err != nil {
 			return err
 		}
 	}
-	proc, err := prepareProcess(b, warn, logTo(conn, "debug"))
+	proc, err := prepareProcess(b, warn, logTo(*conn, "debug"))
 	if err != nil {
 		return err
 	}
 	if err := conn.send(message{Type: msgReady}); err != nil {
 		return err
 	}
-	return proc.exec()
+	return proc.exec(conn)
 }
 
 // setOOMScoreAdj writes process.oomScoreAdj for this process.
@@ -387,6 +392,10 @@ type execProcess struct {
 	// cpus is process.execCPUAffinity.final, for husk exec's processes.
 	cpus     *unix.CPUSet
 	cpusList string
+	// seccomp is the filter to load last; finalCaps, when set, are the
+	// capabilities to drop to once it is loaded (see setUser).
+	seccomp   *seccomp.Program
+	finalCaps *capSets
 }
 
 // prepareProcess does everything for process that can fail, before ready,
@@ -409,8 +418,11 @@ func prepareProcess(b *bootstrap, warn, debug func(string)) (*execProcess, error
 	if err := step("setting LSM labels", setExecLabels(p, debug)); err != nil {
 		return nil, err
 	}
-	if err := step("setting user", setUser(p, warn)); err != nil {
-		return nil, err
+	// Loading a filter without no_new_privs takes CAP_SYS_ADMIN.
+	holdAdmin := b.Seccomp != nil && !p.NoNewPrivileges
+	finalCaps, err := setUser(p, warn, holdAdmin)
+	if err != nil {
+		return nil, step("setting user", err)
 	}
 	if err := step("setting scheduler", checkFinalScheduler(sched)); err != nil {
 		return nil, err
@@ -430,7 +442,10 @@ func prepareProcess(b *bootstrap, warn, debug func(string)) (*execProcess, error
 	if p.User.Umask != nil {
 		umask = int(*p.User.Umask)
 	}
-	ep := &execProcess{path: path, args: p.Args, env: env, umask: umask, nnp: p.NoNewPrivileges, sched: sched, cpus: cpus}
+	ep := &execProcess{
+		path: path, args: p.Args, env: env, umask: umask, nnp: p.NoNewPrivileges, sched: sched, cpus: cpus,
+		seccomp: b.Seccomp, finalCaps: finalCaps,
+	}
 	if cpus != nil {
 		ep.cpusList = p.ExecCPUAffinity.Final
 	}
@@ -457,8 +472,9 @@ func setExecution(spec *specs.Spec) (*unix.SchedAttr, error) {
 }
 
 // exec is the last step: no_new_privs, umask, the final scheduler and
-// CPU affinity, execve.
-func (p *execProcess) exec() error {
+// CPU affinity, the seccomp filter, execve. conn is where whoever waits
+// for the execve listens: husk start, or husk exec's parent.
+func (p *execProcess) exec(conn *syncConn) error {
 	if p.nnp {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return step("setting no_new_privs", err)
@@ -476,6 +492,9 @@ func (p *execProcess) exec() error {
 		if err := setAffinity("final", p.cpusList, p.cpus); err != nil {
 			return step("setting CPU affinity", err)
 		}
+	}
+	if p.seccomp != nil {
+		return p.execFiltered(conn)
 	}
 	err := unix.Exec(p.path, p.args, p.env)
 	return step("starting container process", fmt.Errorf("exec %s: %w", p.path, err))

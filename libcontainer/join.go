@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -56,7 +57,13 @@ func (c *Container) Exec(p *specs.Process, opts ExecOpts) (*Process, error) {
 		path := "/proc/" + strconv.Itoa(c.rec.Pid) + "/ns/" + nsKinds[ns.Type].procName
 		linux.Namespaces = append(linux.Namespaces, specs.LinuxNamespace{Type: ns.Type, Path: path})
 	}
-	b := &bootstrap{Spec: &spec, ID: c.rec.ID, Bundle: c.rec.Bundle, Rootfs: c.rec.Rootfs, CgroupPath: c.cg.Dir(), Exec: true}
+	// The process gets the container's filter: compiled again (from the
+	// cache), loaded by its own init.
+	filter, err := compileSeccomp(filepath.Dir(c.dir.path), linux.Seccomp, opts.Logf)
+	if err != nil {
+		return nil, err
+	}
+	b := &bootstrap{Spec: &spec, ID: c.rec.ID, Bundle: c.rec.Bundle, Rootfs: c.rec.Rootfs, CgroupPath: c.cg.Dir(), Exec: true, Seccomp: filter}
 	b.PassFDs, b.Env = passedFDs(opts.PreserveFDs)
 	stdio := (&CreateOpts{Stdio: opts.Stdio}).stdio()
 	init, err := startInit(b, stdio, c.cg, nil)
@@ -71,7 +78,9 @@ func (c *Container) Exec(p *specs.Process, opts ExecOpts) (*Process, error) {
 	}
 	err = init.waitReady(opts.Logf, console)
 	if err == nil {
-		err = init.waitExec()
+		err = init.waitExec(func(f *os.File) error {
+			return handOverListener(linux.Seccomp, c.specState(specs.StateRunning), init.proc.Pid, f)
+		})
 	}
 	if err != nil {
 		init.kill()

@@ -87,7 +87,7 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 	cmd := &exec.Cmd{
 		Path:        self,
 		Args:        []string{"husk", "init"},
-		Env:         []string{initSyncEnv + "=" + strconv.Itoa(3+b.PassFDs)},
+		Env:         []string{initSyncEnv + "=" + strconv.Itoa(3+b.PassFDs), initGodebug},
 		Stdin:       stdio[0],
 		Stdout:      stdio[1],
 		Stderr:      stdio[2],
@@ -201,7 +201,7 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 		parentSync.Close()
 		return nil, fmt.Errorf("starting container init: %w", err)
 	}
-	p := &initProcess{cmd: cmd, conn: syncConn{parentSync}, proc: cmd.Process, spec: spec, id: b.ID, bundle: b.Bundle}
+	p := &initProcess{cmd: cmd, conn: syncConn{f: parentSync}, proc: cmd.Process, spec: spec, id: b.ID, bundle: b.Bundle}
 	if b.Exec {
 		if err := joinIntelRdt(b, cmd.Process.Pid); err != nil {
 			p.kill()
@@ -265,7 +265,7 @@ func (p *initProcess) waitReady(logf func(level, msg string), console ConsoleFun
 		switch m.Type {
 		case msgLog:
 			if logf != nil {
-				logf(m.Level, m.Msg)
+				logf(m.Level, "init: "+m.Msg)
 			}
 		case msgReady:
 			return nil
@@ -312,18 +312,10 @@ func (p *initProcess) waitReady(logf func(level, msg string), console ConsoleFun
 }
 
 // waitExec waits, after ready, for husk exec's process to execve: the
-// sync socket closes (it is close-on-exec), or init reports why not.
-func (p *initProcess) waitExec() error {
-	m, err := p.conn.recv()
-	switch {
-	case errors.Is(err, errClosed):
-		return nil
-	case err != nil:
-		return err
-	case m.Type == msgError:
-		return &InitError{Step: m.Step, Msg: m.Msg}
-	}
-	return fmt.Errorf("unexpected %q message from init", m.Type)
+// sync socket closes (it is close-on-exec), or init reports why not. On
+// the way, handOver passes the seccomp listener to the agent.
+func (p *initProcess) waitExec(handOver func(*os.File) error) error {
+	return awaitExec(p.conn, handOver)
 }
 
 // runtimeHooks runs prestart and createRuntime for init, in the runtime
@@ -452,7 +444,7 @@ func (p *initProcess) kill() {
 // start. Binding through /proc/self/fd keeps the path short whatever
 // --root is (sun_path holds 108 bytes).
 func listenExec(dir *stateDir) (*os.File, error) {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}

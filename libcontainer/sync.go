@@ -8,6 +8,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/seccomp"
 )
 
 // The parent (husk create/run) and the container's init talk over one
@@ -44,9 +46,21 @@ import (
 // only on ready, so a failure anywhere before that is reported to the
 // caller of create, with the step that failed, and cleaned up.
 //
-// After ready, `husk start` connects to exec.sock. init accepts, and the
-// accepted connection is close-on-exec: a successful execve closes it
-// (start reads EOF), a failure writes an error message on it first.
+// After ready, `husk start` connects to exec.sock (SOCK_SEQPACKET too).
+// init accepts, and the accepted connection is close-on-exec: a
+// successful execve closes it (start reads EOF), a failure writes an
+// error message on it first. husk exec has no start: its init goes on
+// from ready on the sync socket, and the same steps follow there.
+//
+//	5     init → start    seccomp   only with SCMP_ACT_NOTIFY: init loaded
+//	                                the filter and sends the listener fd
+//	                                (SCM_RIGHTS)
+//	5a    start → init    seccompDone the agent at listenerPath has it;
+//	                                without this, init exits before execve
+//
+// The filter is loaded after start, as close to execve as it can be; so
+// the handover is start's (or husk exec's) to do, and the container's
+// program never runs unless the agent got its listener.
 const (
 	msgBootstrap = "bootstrap"
 	msgLog       = "log"
@@ -57,6 +71,9 @@ const (
 	msgPty       = "pty"
 	msgHooks     = "hooks"
 	msgUserns    = "userns"
+	// msgSeccomp and msgSeccompDone hand over the seccomp listener.
+	msgSeccomp     = "seccomp"
+	msgSeccompDone = "seccompDone"
 )
 
 // message is the one envelope every packet uses.
@@ -95,13 +112,21 @@ type bootstrap struct {
 	// MountFDs maps the index of each mount the parent prepared (idmapped
 	// binds) to the fd of its detached mount, for init to attach.
 	MountFDs map[int]int `json:"mountFds,omitempty"`
+	// Seccomp is linux.seccomp compiled by the parent, loaded by init
+	// right before execve.
+	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
 }
 
 // maxMessage bounds one packet; bootstrap carries the whole spec.
 const maxMessage = 4 << 20
 
-// syncConn is one end of the socketpair.
-type syncConn struct{ f *os.File }
+// syncConn is one end of the socketpair (or of a start connection).
+type syncConn struct {
+	f *os.File
+	// filter is set in init once the seccomp filter is loaded: sendmsg
+	// and recvmsg then go through its exemption (see execFiltered).
+	filter *seccomp.Filter
+}
 
 func newSyncPair() (parent, child *os.File, err error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
@@ -129,7 +154,12 @@ func (c syncConn) sendFD(m message, fd int) error {
 	if fd >= 0 {
 		oob = unix.UnixRights(fd)
 	}
-	if err := unix.Sendmsg(int(c.f.Fd()), data, oob, nil, 0); err != nil {
+	if c.filter != nil {
+		err = sendmsgExempt(c.filter, int(c.f.Fd()), data, oob)
+	} else {
+		err = unix.Sendmsg(int(c.f.Fd()), data, oob, nil, 0)
+	}
+	if err != nil {
 		return fmt.Errorf("sending %s message: %w", m.Type, err)
 	}
 	return nil
@@ -149,6 +179,9 @@ func (c syncConn) recv() (message, error) {
 // recvFD receives one message and the fd sent with it, if any.
 func (c syncConn) recvFD() (message, *os.File, error) {
 	fd := int(c.f.Fd())
+	if c.filter != nil {
+		return recvExempt(c.filter, fd)
+	}
 	for {
 		// Peek with MSG_TRUNC for the packet's real size, then read it whole.
 		size, _, err := unix.Recvfrom(fd, nil, unix.MSG_PEEK|unix.MSG_TRUNC)
@@ -174,16 +207,21 @@ func (c syncConn) recvFD() (message, *os.File, error) {
 		if err != nil {
 			return message{}, nil, os.NewSyscallError("recvmsg", err)
 		}
-		var f *os.File
-		if oobn > 0 {
-			f = fileFromRights(oob[:oobn])
-		}
-		var m message
-		if err := json.Unmarshal(buf[:n], &m); err != nil {
-			return message{}, f, fmt.Errorf("decoding message: %w", err)
-		}
-		return m, f, nil
+		return decodeMessage(buf[:n], oob[:oobn])
 	}
+}
+
+// decodeMessage decodes one packet and the fd that came with it.
+func decodeMessage(data, oob []byte) (message, *os.File, error) {
+	var f *os.File
+	if len(oob) > 0 {
+		f = fileFromRights(oob)
+	}
+	var m message
+	if err := json.Unmarshal(data, &m); err != nil {
+		return message{}, f, fmt.Errorf("decoding message: %w", err)
+	}
+	return m, f, nil
 }
 
 func fileFromRights(oob []byte) *os.File {

@@ -32,34 +32,63 @@ func setRlimits(rlimits []specs.POSIXRlimit) error {
 // Order: drop the bounding set while CAP_SETPCAP is held; keep permitted
 // capabilities across the uid change (PR_SET_KEEPCAPS); change groups,
 // gid, uid; then set effective/permitted/inheritable and raise ambient.
-func setUser(p *specs.Process, warn func(string)) error {
+//
+// holdAdmin is for a seccomp filter loaded without no_new_privs, which
+// takes CAP_SYS_ADMIN: it stays effective and permitted until the filter
+// is on, right before execve. setUser then returns the sets the process
+// must end with (nil: it keeps what it has), for execFiltered to apply.
+// The bounding set is final already; it does not limit what stays
+// permitted.
+func setUser(p *specs.Process, warn func(string), holdAdmin bool) (*capSets, error) {
 	caps := buildCapSets(p.Capabilities)
 	if len(caps.unknown) > 0 {
 		warn(fmt.Sprintf("capabilities unknown to this kernel are ignored: %s", strings.Join(caps.unknown, ", ")))
 	}
+	// Without process.capabilities a non-root user ends with none; to
+	// hold CAP_SYS_ADMIN it must survive the uid change all the same.
+	keep := p.Capabilities != nil || holdAdmin && p.User.UID != 0
 	if p.Capabilities != nil {
 		for n := 0; n <= lastCap(); n++ {
 			if caps.bounding.has(n) {
 				continue
 			}
 			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(n), 0, 0, 0); err != nil {
-				return fmt.Errorf("dropping capability %d from the bounding set: %w", n, err)
+				return nil, fmt.Errorf("dropping capability %d from the bounding set: %w", n, err)
 			}
 		}
+	}
+	if keep {
 		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
-			return os.NewSyscallError("prctl(PR_SET_KEEPCAPS)", err)
+			return nil, os.NewSyscallError("prctl(PR_SET_KEEPCAPS)", err)
 		}
 	}
 	if err := setIDs(p.User); err != nil {
-		return err
+		return nil, err
 	}
-	if p.Capabilities == nil {
-		return nil
+	if !keep {
+		return nil, nil
 	}
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
-		return os.NewSyscallError("prctl(PR_SET_KEEPCAPS)", err)
+		return nil, os.NewSyscallError("prctl(PR_SET_KEEPCAPS)", err)
 	}
-	return applyCaps(caps)
+	if p.Capabilities == nil {
+		// What the uid change leaves without KEEPCAPS: the inheritable set.
+		cur, err := currentCaps()
+		if err != nil {
+			return nil, err
+		}
+		caps = capSets{inheritable: cur.inheritable}
+	}
+	if !holdAdmin || caps.effective.has(capSysAdmin) {
+		return nil, applyCaps(caps)
+	}
+	held := caps
+	held.effective |= 1 << capSysAdmin
+	held.permitted |= 1 << capSysAdmin
+	if err := applyCaps(held); err != nil {
+		return nil, err
+	}
+	return &caps, nil
 }
 
 func setIDs(u specs.User) error {
@@ -83,7 +112,11 @@ func setIDs(u specs.User) error {
 	return nil
 }
 
-func applyCaps(c capSets) error {
+// capSysAdmin is CAP_SYS_ADMIN's number.
+const capSysAdmin = 21
+
+// capsetArgs is capset(2)'s header and data for c.
+func capsetArgs(c capSets) (unix.CapUserHeader, [2]unix.CapUserData) {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	for i := range data {
@@ -92,6 +125,28 @@ func applyCaps(c capSets) error {
 		data[i].Permitted = uint32(c.permitted >> shift)
 		data[i].Inheritable = uint32(c.inheritable >> shift)
 	}
+	return hdr, data
+}
+
+// currentCaps reads the thread's effective, permitted and inheritable sets.
+func currentCaps() (capSets, error) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return capSets{}, os.NewSyscallError("capget", err)
+	}
+	var c capSets
+	for i, d := range data {
+		shift := uint(32 * i)
+		c.effective |= capSet(d.Effective) << shift
+		c.permitted |= capSet(d.Permitted) << shift
+		c.inheritable |= capSet(d.Inheritable) << shift
+	}
+	return c, nil
+}
+
+func applyCaps(c capSets) error {
+	hdr, data := capsetArgs(c)
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("setting capabilities: %w", err)
 	}

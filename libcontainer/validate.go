@@ -10,6 +10,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/seccomp"
 )
 
 // Validate checks everything in spec that can be checked before anything
@@ -45,6 +47,7 @@ func validateAll(spec *specs.Spec, bundle string) []error {
 	v.linux()
 	v.hooks()
 	v.linuxExtras()
+	v.seccompFilter()
 	v.unsupported()
 	return v.errs
 }
@@ -396,6 +399,16 @@ func (v *validator) hooks() {
 	}
 }
 
+// seccompFilter checks linux.seccomp cheaply; compileSeccomp, still before
+// anything is made, finds what only libseccomp can.
+func (v *validator) seccompFilter() {
+	if l := v.spec.Linux; l != nil {
+		if err := seccomp.Check(l.Seccomp); err != nil {
+			v.errs = append(v.errs, seccompError(err))
+		}
+	}
+}
+
 // unsupported rejects fields husk cannot honour yet: a field that would be
 // silently dropped is a bug, so each one is named.
 func (v *validator) unsupported() {
@@ -409,9 +422,6 @@ func (v *validator) unsupported() {
 	l := s.Linux
 	if l == nil {
 		return
-	}
-	if l.Seccomp != nil {
-		v.errorf("linux.seccomp", "seccomp is not supported yet")
 	}
 }
 

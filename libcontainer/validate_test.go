@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/seccomp"
 )
 
 // validBundle returns a bundle dir with an empty rootfs and a minimal
@@ -205,9 +207,6 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"hook with a relative path", func(s *specs.Spec, _ string) {
 			s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/bin/true"}, {Path: "true"}}}
 		}, "hooks.prestart[1].path", "absolute"},
-		{"seccomp", func(s *specs.Spec, _ string) {
-			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow}
-		}, "linux.seccomp", "not supported"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -234,6 +233,29 @@ func TestValidateNamesTheField(t *testing.T) {
 	}
 }
 
+// TestValidateSeccomp: linux.seccomp errors name the field below it;
+// built without seccomp, any linux.seccomp is refused.
+func TestValidateSeccomp(t *testing.T) {
+	bundle, spec := validBundle(t)
+	spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{
+		{Names: []string{"mkdir"}, Action: specs.ActErrno},
+		{Names: []string{"mkdir"}, Action: specs.ActErrno, Args: []specs.LinuxSeccompArg{{Index: 6, Op: specs.OpEqualTo}}},
+	}}
+	path, want := "linux.seccomp.syscalls[1].args[0].index", "0 to 5"
+	if !seccomp.Enabled {
+		path, want = "linux.seccomp", "without seccomp support"
+	}
+	err := Validate(spec, bundle)
+	var se *SpecError
+	if !errors.As(err, &se) || se.Path != path || !strings.Contains(err.Error(), want) {
+		t.Errorf("Validate: %v, want %s: ...%s", err, path, want)
+	}
+	spec.Linux.Seccomp.Syscalls = spec.Linux.Seccomp.Syscalls[:1]
+	if err := Validate(spec, bundle); seccomp.Enabled && err != nil {
+		t.Errorf("a good profile: %v", err)
+	}
+}
+
 // Validate reports the first problem in config order; validateAll
 // finds every one.
 func TestValidateReportsAllInOrder(t *testing.T) {
@@ -241,6 +263,10 @@ func TestValidateReportsAllInOrder(t *testing.T) {
 	spec.Root.Path = "missing"
 	spec.Process.Cwd = "rel"
 	spec.Linux.Seccomp = &specs.LinuxSeccomp{}
+	seccompPath := "linux.seccomp.defaultAction"
+	if !seccomp.Enabled {
+		seccompPath = "linux.seccomp"
+	}
 	errs := validateAll(spec, bundle)
 	var paths []string
 	for _, err := range errs {
@@ -249,7 +275,7 @@ func TestValidateReportsAllInOrder(t *testing.T) {
 			paths = append(paths, se.Path)
 		}
 	}
-	want := []string{"root.path", "process.cwd", "linux.seccomp"}
+	want := []string{"root.path", "process.cwd", seccompPath}
 	if strings.Join(paths, ",") != strings.Join(want, ",") {
 		t.Errorf("validateAll: %v, want %v", paths, want)
 	}

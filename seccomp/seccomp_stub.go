@@ -2,14 +2,21 @@
 
 package seccomp
 
-import "errors"
+import specs "github.com/opencontainers/runtime-spec/specs-go"
 
 // Enabled reports whether husk was built with seccomp support.
 const Enabled = false
 
-// ErrSeccompNotEnabled is returned when a config asks for seccomp and
-// husk was built without it.
-var ErrSeccompNotEnabled = errors.New("seccomp: husk was built without seccomp support")
-
 // Version is empty without libseccomp.
 func Version() string { return "" }
+
+// SupportedArchitectures is empty without libseccomp.
+func SupportedArchitectures() []string { return nil }
+
+// Compile refuses: husk was built without libseccomp.
+func Compile(*specs.LinuxSeccomp) (*Program, error) { return nil, ErrSeccompNotEnabled }
+
+// CompileCached refuses: husk was built without libseccomp.
+func CompileCached(*specs.LinuxSeccomp, string) (*Program, error) {
+	return nil, ErrSeccompNotEnabled
+}

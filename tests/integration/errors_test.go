@@ -95,9 +95,9 @@ func TestErrorsCreateFailsCleanly(t *testing.T) {
 			b.save()
 		}, []string{"createRuntime hook 0 (/bin/false)", "exit status 1"}},
 		{"seccomp", func(t *testing.T, b *bundle) {
-			b.Spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow}
+			b.Spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_SOMETIMES"}
 			b.save()
-		}, []string{"linux.seccomp", "not supported"}},
+		}, []string{"linux.seccomp.defaultAction", "unknown action"}},
 		{"bind source missing", func(t *testing.T, b *bundle) {
 			b.Spec.Mounts = append(b.Spec.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: "/no/such/source", Options: []string{"rbind"}})
 			b.save()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -344,6 +345,12 @@ func TestFeatures(t *testing.T) {
 	}
 	if len(f.Linux.Capabilities) < 38 || f.Linux.Capabilities[0] != "CAP_CHOWN" {
 		t.Errorf("capabilities: %v", f.Linux.Capabilities)
+	}
+	sc := f.Linux.Seccomp
+	if sc == nil || sc.Enabled == nil || !*sc.Enabled || len(sc.Actions) != 9 || len(sc.Operators) != 7 ||
+		!slices.Contains(sc.Actions, "SCMP_ACT_NOTIFY") || len(sc.Archs) == 0 ||
+		len(sc.KnownFlags) != 4 || !slices.Contains(sc.SupportedFlags, "SECCOMP_FILTER_FLAG_LOG") {
+		t.Errorf("seccomp: %+v", sc)
 	}
 }
 
