@@ -424,6 +424,12 @@ func prepareProcess(b *bootstrap, warn, debug func(string)) (*execProcess, error
 	if err != nil {
 		return nil, step("setting user", err)
 	}
+	// With the container's credentials, a process of the container could
+	// ptrace init (and take its fds) until it execs: not dumpable, it
+	// cannot. execve makes the new program dumpable again.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return nil, step("setting user", os.NewSyscallError("prctl(PR_SET_DUMPABLE)", err))
+	}
 	if err := step("setting scheduler", checkFinalScheduler(sched)); err != nil {
 		return nil, err
 	}
