@@ -1,0 +1,229 @@
+package integration
+
+// Issue 7, hardening: each test tries an attack on husk from inside a
+// container, or a fault during its work, for real, and checks that it
+// fails or leaves nothing behind. The attacks are those of runc's CVEs.
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// hdAttackScript waits for the host to name a pid (in the container's pid
+// namespace), opens /proc/PID/exe read-only, says what it got, and once
+// the host says go, tries to reopen that file for writing through
+// /proc/self/fd: truncating, then in place.
+const hdAttackScript = `
+while [ ! -e /out/target ]; do sleep 0.01; done
+p=$(cat /out/target)
+(
+	exec 3</proc/$p/exe || exit 1
+	readlink /proc/self/fd/3 > /out/opened.tmp && mv /out/opened.tmp /out/opened
+	while [ ! -e /out/go ]; do sleep 0.01; done
+	{ echo pwned >/proc/self/fd/3; } 2>>/out/errors && echo wrote-truncating >>/out/result
+	{ echo pwned 1<>/proc/self/fd/3; } 2>>/out/errors && echo wrote-in-place >>/out/result
+	echo done >>/out/result
+) 2>>/out/errors
+[ -e /out/opened ] || echo "cannot open /proc/$p/exe" >/out/opened
+sleep 1000
+`
+
+// TestHardenExecRuntimeNotWritable: CVE-2019-5736. During `husk exec`,
+// a process in the container opens /proc/PID/exe of the runtime's
+// process that joined it, and once the exec is over and nothing runs the
+// runtime binary any more, reopens that file for writing. The binary
+// must not change: what the container can reach is a sealed copy.
+//
+// The exec runs a private copy of husk, so that no other husk process
+// keeps the binary busy (ETXTBSY would make the write fail whatever husk
+// does). The host catches the exec's process in the container's cgroup
+// and stops it, so the attacker cannot miss it:
+//
+//   - init: husk's init once it runs (argv "init"), with the container
+//     allowed to read other processes' exe (CAP_SYS_PTRACE), as a
+//     privileged container is;
+//   - clone: the very first process of the exec visible in the
+//     container's pid namespace, caught frozen (the container is paused,
+//     exec --ignore-paused) before it ran a single instruction;
+//   - shebang: the original exploit with default capabilities: the exec
+//     runs a script whose interpreter is #!/proc/self/exe, so that
+//     the process becomes whatever binary husk's init ran from, with the
+//     container's own credentials.
+func TestHardenExecRuntimeNotWritable(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		ptrace bool
+		freeze bool
+		args   []string
+		match  func(private string, argv []string) bool
+	}{
+		{"init", true, false, []string{"true"}, func(private string, argv []string) bool {
+			return len(argv) > 1 && argv[1] == "init"
+		}},
+		{"clone", true, true, []string{"true"}, func(private string, argv []string) bool {
+			return len(argv) > 1 && (argv[1] == "init" || argv[0] == private)
+		}},
+		{"shebang", false, false, []string{"/evil"}, func(private string, argv []string) bool {
+			return len(argv) == 2 && argv[0] == "/proc/self/exe" && argv[1] == "/evil"
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			private, sum := hdPrivateHusk(t)
+			e := newEnv(t)
+			b := newBundle(t)
+			out := bindOut(t, b)
+			fsWriteFile(t, filepath.Join(b.rootfs(), "evil"), "#!/proc/self/exe\n")
+			os.Chmod(filepath.Join(b.rootfs(), "evil"), 0o755)
+			// An image with the C library (and libseccomp) husk is linked
+			// against, as most are: else the kernel cannot load husk in
+			// the container at all, and the shebang exec fails (ENOENT).
+			hdCopyLibs(t, private, b.rootfs())
+			if tc.ptrace {
+				c := b.Spec.Process.Capabilities
+				c.Bounding = append(c.Bounding, "CAP_SYS_PTRACE")
+				c.Effective = append(c.Effective, "CAP_SYS_PTRACE")
+				c.Permitted = append(c.Permitted, "CAP_SYS_PTRACE")
+			}
+			id := e.startDetached(b, "sh", "-c", hdAttackScript)
+
+			pid, done := hdCatchExec(t, e, id, private, tc.freeze, tc.args, tc.match)
+			exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+			t.Logf("caught %d (%q), running %s", pid, hdArgv(pid), exe)
+			nspid, _ := hdNSpid(pid)
+			hdWriteAtomic(t, filepath.Join(out, "target"), strconv.Itoa(nspid)+"\n")
+			opened := hdWaitText(t, filepath.Join(out, "opened"), 10*time.Second)
+			syscall.Kill(pid, syscall.SIGCONT)
+			if strings.HasPrefix(opened, "cannot open") {
+				errs, _ := os.ReadFile(filepath.Join(out, "errors"))
+				t.Fatalf("the attacker could not open the exe at all, so this proves nothing: %s%s", opened, errs)
+			}
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("husk exec did not finish")
+			}
+			if !waitFor(10*time.Second, func() bool { return len(hdRunning(private)) == 0 }) {
+				t.Fatalf("processes still run the private husk: %v", hdRunning(private))
+			}
+			hdWriteAtomic(t, filepath.Join(out, "go"), "\n")
+			if !waitFor(10*time.Second, func() bool {
+				data, _ := os.ReadFile(filepath.Join(out, "result"))
+				return strings.Contains(string(data), "done\n")
+			}) {
+				t.Fatal("the attacker did not finish")
+			}
+			result, _ := os.ReadFile(filepath.Join(out, "result"))
+			errs, _ := os.ReadFile(filepath.Join(out, "errors"))
+			t.Logf("the attacker held %s; its writes: %q, errors: %q", strings.TrimSpace(opened), result, errs)
+			if got := hdSum(t, private); got != sum {
+				t.Errorf("the husk binary was overwritten from inside the container (through %s)", strings.TrimSpace(opened))
+			}
+			if strings.Contains(string(result), "wrote") {
+				t.Errorf("a write to the runtime's executable succeeded: %q", result)
+			}
+		})
+	}
+}
+
+// hdCatchExec runs `PRIVATE exec ID ARGS` until it catches, among the
+// exec's processes in the container's cgroup that the container can see
+// (in its pid namespace), one whose argv match accepts, and stops it
+// (SIGSTOP). It returns that pid and a channel closed when husk exec
+// exits. With freeze, the container is paused first, so the exec's first
+// process is caught before it runs.
+func hdCatchExec(t *testing.T, e *env, id, private string, freeze bool, args []string, match func(string, []string) bool) (int, chan struct{}) {
+	t.Helper()
+	for attempt := 0; attempt < 50; attempt++ {
+		known := hdCgroupPids(id)
+		if freeze {
+			hdMustHuskWithin(t, e, 20*time.Second, "pause", id)
+		}
+		execArgs := []string{"--root", e.root, "exec"}
+		if freeze {
+			execArgs = append(execArgs, "--ignore-paused")
+		}
+		cmd := exec.Command(private, append(append(execArgs, id), args...)...)
+		cmd.Stdout, cmd.Stderr = lcTempFile(t), lcTempFile(t)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		t.Cleanup(func() {
+			select {
+			case <-done:
+			default:
+				cmd.Process.Kill()
+			}
+		})
+		exited := func() bool {
+			select {
+			case <-done:
+				return true
+			default:
+				return false
+			}
+		}
+		// The exec's processes: new in the cgroup, and below husk exec
+		// (not the attacker's own children).
+		fresh := func() []int {
+			var pids []int
+			for _, p := range hdCgroupPids(id) {
+				if !slices.Contains(known, p) && hdDescends(p, cmd.Process.Pid) {
+					pids = append(pids, p)
+				}
+			}
+			return pids
+		}
+		if freeze {
+			var first int
+			if !waitFor(10*time.Second, func() bool {
+				if pids := fresh(); len(pids) > 0 {
+					first = pids[0]
+				}
+				return first != 0 || exited()
+			}) || first == 0 {
+				t.Fatalf("husk exec --ignore-paused: no new process in the frozen cgroup")
+			}
+			visible := false
+			if _, in := hdNSpid(first); in && match(private, hdArgv(first)) {
+				syscall.Kill(first, syscall.SIGSTOP)
+				visible = true
+			}
+			hdMustHuskWithin(t, e, 20*time.Second, "resume", id)
+			if visible {
+				if !waitFor(5*time.Second, func() bool { return hdProcState(first) == 'T' }) {
+					t.Fatalf("process %d did not stop", first)
+				}
+				return first, done
+			}
+			exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", first))
+			t.Logf("the exec's first process %d (running %s) is not in the container's pid namespace", first, exe)
+		}
+		for !exited() {
+			for _, p := range fresh() {
+				if _, in := hdNSpid(p); !in || !match(private, hdArgv(p)) {
+					continue
+				}
+				if hdStop(t, p) {
+					if match(private, hdArgv(p)) {
+						return p, done
+					}
+					syscall.Kill(p, syscall.SIGCONT)
+				}
+			}
+		}
+	}
+	t.Fatal("could not catch the exec's process in 50 attempts")
+	return 0, nil
+}
