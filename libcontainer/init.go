@@ -422,6 +422,12 @@ func prepareProcess(b *bootstrap, warn, debug func(string)) (*execProcess, error
 	if err := unix.Chdir(p.Cwd); err != nil {
 		return nil, step("changing to cwd", &os.PathError{Op: "chdir", Path: p.Cwd, Err: err})
 	}
+	// CVE-2024-21626: through /proc/self/fd/N, a cwd reaches whatever
+	// directory init has open as N, even one outside the container's
+	// root. getcwd cannot name such a directory from the root.
+	if _, err := unix.Getwd(); errors.Is(err, unix.ENOENT) {
+		return nil, step("changing to cwd", fmt.Errorf("%s: the directory is outside the container's root", p.Cwd))
+	}
 	path, err := lookPath(p.Args[0], env)
 	if err != nil {
 		return nil, step("starting container process", err)

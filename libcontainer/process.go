@@ -52,6 +52,13 @@ type initProcess struct {
 func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListener *os.File) (*initProcess, error) {
 	spec := b.Spec
 	plan := planNamespaces(spec.Linux.Namespaces)
+	// CVE-2024-21626: of the fds husk inherited from its caller, only the
+	// ones passed on purpose (--preserve-fds, LISTEN_FDS) may reach init.
+	// Any other stayed open in init until its execve, and could be a host
+	// directory, which a cwd of /proc/self/fd/N would enter.
+	if err := closeExtraFDs(b.PassFDs); err != nil {
+		return nil, err
+	}
 	parentSync, childSync, err := newSyncPair()
 	if err != nil {
 		return nil, err
