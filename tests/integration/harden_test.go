@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -226,4 +227,146 @@ func hdCatchExec(t *testing.T, e *env, id, private string, freeze bool, args []s
 	}
 	t.Fatal("could not catch the exec's process in 50 attempts")
 	return 0, nil
+}
+
+// hdHostDirs opens n fresh host directories (outside any rootfs), each
+// holding a file named after its index, to hand to husk as fds 3...: the
+// way a careless engine, or husk itself, could leak them.
+func hdHostDirs(t *testing.T, n int) ([]*os.File, []string) {
+	t.Helper()
+	var files []*os.File
+	var paths []string
+	for i := 0; i < n; i++ {
+		dir := t.TempDir()
+		fsWriteFile(t, filepath.Join(dir, fmt.Sprintf("host-%d", i)), "host\n")
+		f, err := os.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		files = append(files, f)
+		paths = append(paths, dir)
+	}
+	return files, paths
+}
+
+// hdCwdProbe prints where the process's working directory is: "inside"
+// if walking up with ".." from it ends at the container's root, else
+// "OUTSIDE"; then it tries to create a file there.
+const hdCwdProbe = `d=.; for i in $(seq 64); do d=$d/..; done
+if [ "$(stat -c %d:%i $d)" = "$(stat -c %d:%i /)" ]; then echo cwd=inside; else echo cwd=OUTSIDE; fi
+ls; touch escaped 2>/dev/null; echo cwd-path=$(pwd)`
+
+// TestHardenLeakedFDs: CVE-2024-21626. Host directories are handed to
+// husk as fds 3 to 10 (--preserve-fds 1 passes the first on purpose): in
+// run and in exec, the container's process has exactly stdio and the
+// preserved fd; and a working directory of /proc/self/fd/N, for every N
+// from 3 to 10 (a leaked host directory, or one of husk's own fds), never
+// leaves the process in a directory outside the container: the run or
+// exec fails, or the directory is the container's.
+func TestHardenLeakedFDs(t *testing.T) {
+	t.Parallel()
+	const leaked = 8 // fds 3..10
+	listing := regexp.MustCompile(`(?m)^l\S+\s.*\s(\d+) -> (.*)$`)
+	checkFDs := func(t *testing.T, what, out string, paths []string) {
+		t.Helper()
+		got := map[string]string{}
+		for _, m := range listing.FindAllStringSubmatch(out, -1) {
+			got[m[1]] = m[2]
+		}
+		for fd, target := range got {
+			n, _ := strconv.Atoi(fd)
+			switch {
+			case n < 3:
+			case n == 3 && target == paths[0]:
+			default:
+				t.Errorf("%s: fd %d (%s) reached the container", what, n, target)
+			}
+		}
+		if got["3"] != paths[0] || len(got) != 4 {
+			t.Errorf("%s: fds %v, want 0-2 and 3 -> %s", what, got, paths[0])
+		}
+	}
+	checkCwd := func(t *testing.T, what string, r result, paths []string) {
+		t.Helper()
+		for _, p := range paths {
+			if _, err := os.Stat(filepath.Join(p, "escaped")); err == nil {
+				t.Errorf("%s: the container created a file in the host directory %s", what, p)
+			}
+		}
+		switch {
+		case strings.Contains(r.Stdout, "cwd=OUTSIDE") || strings.Contains(r.Stdout, "host-"):
+			t.Errorf("%s: the process's cwd is outside the container (exit %d):\n%s", what, r.Code, r.Stdout)
+		case r.Code == 0 && !strings.Contains(r.Stdout, "cwd=inside"):
+			t.Errorf("%s: exit 0 without the probe's answer:\n%s%s", what, r.Stdout, r.Stderr)
+		case r.Code != 0 && !strings.Contains(r.Stderr, "/proc/self/fd/"):
+			t.Errorf("%s: exit %d, the error does not name the cwd: %s", what, r.Code, r.Stderr)
+		}
+	}
+
+	t.Run("run fds", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		b := newBundle(t)
+		files, paths := hdHostDirs(t, leaked)
+		b.Spec.Process.Args = []string{"sh", "-c", "ls -l /proc/$$/fd"}
+		b.save()
+		id := newID(t)
+		r := nsHusk(e, files, nil, "run", "--preserve-fds", "1", "--bundle", b.Dir, id)
+		if r.Code != 0 {
+			t.Fatalf("run: exit %d: %s", r.Code, r.Stderr)
+		}
+		checkFDs(t, "run", r.Stdout, paths)
+		e.checkGone(id, b)
+	})
+	t.Run("exec fds", func(t *testing.T) {
+		t.Parallel()
+		e, _, id, _ := execTarget(t, nil)
+		files, paths := hdHostDirs(t, leaked)
+		for _, args := range [][]string{{"exec"}, {"exec", "--tty=false", "--cwd", "/tmp"}} {
+			r := nsHusk(e, files, nil, append(args, "--preserve-fds", "1", id, "sh", "-c", "ls -l /proc/$$/fd")...)
+			if r.Code != 0 {
+				t.Fatalf("exec: exit %d: %s", r.Code, r.Stderr)
+			}
+			checkFDs(t, strings.Join(args, " "), r.Stdout, paths)
+		}
+	})
+	// The last round passes the first directory on purpose
+	// (--preserve-fds 1) and asks for it as the cwd: init holds it then,
+	// and only the check of the cwd stands in the way.
+	rounds := func(yield func(n int, flags []string) bool) {
+		for n := 3; n < 3+leaked; n++ {
+			if !yield(n, nil) {
+				return
+			}
+		}
+		yield(3, []string{"--preserve-fds", "1"})
+	}
+	t.Run("run cwd", func(t *testing.T) {
+		t.Parallel()
+		for n, flags := range rounds {
+			e := newEnv(t)
+			b := newBundle(t)
+			files, paths := hdHostDirs(t, leaked)
+			b.Spec.Process.Cwd = "/proc/self/fd/" + strconv.Itoa(n)
+			b.Spec.Process.Args = []string{"sh", "-c", hdCwdProbe}
+			b.save()
+			id := newID(t)
+			r := nsHusk(e, files, nil, append(append([]string{"run"}, flags...), "--bundle", b.Dir, id)...)
+			t.Logf("run %v with cwd %s: exit %d: %s", flags, b.Spec.Process.Cwd, r.Code, strings.TrimSpace(r.Stderr+r.Stdout))
+			checkCwd(t, "run with cwd "+b.Spec.Process.Cwd, r, paths)
+			e.checkGone(id, b)
+		}
+	})
+	t.Run("exec cwd", func(t *testing.T) {
+		t.Parallel()
+		e, _, id, _ := execTarget(t, nil)
+		files, paths := hdHostDirs(t, leaked)
+		for n, flags := range rounds {
+			cwd := "/proc/self/fd/" + strconv.Itoa(n)
+			r := nsHusk(e, files, nil, append(append([]string{"exec"}, flags...), "--cwd", cwd, id, "sh", "-c", hdCwdProbe)...)
+			t.Logf("exec %v --cwd %s: exit %d: %s", flags, cwd, r.Code, strings.TrimSpace(r.Stderr+r.Stdout))
+			checkCwd(t, "exec --cwd "+cwd, r, paths)
+		}
+	})
 }
