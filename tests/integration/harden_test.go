@@ -13,9 +13,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // hdAttackScript waits for the host to name a pid (in the container's pid
@@ -369,4 +373,125 @@ func TestHardenLeakedFDs(t *testing.T) {
 			checkCwd(t, "exec --cwd "+cwd, r, paths)
 		}
 	})
+}
+
+// TestHardenMountSymlinkRace: CVE-2021-30465 and kin. While creates run
+// one after the other, a goroutine keeps swapping a component of the
+// mount destinations, /race, between a real directory and a symlink out
+// of the rootfs (to a host directory, or to "/" with the host directory's
+// path below it). Every create either fails cleanly or mounts inside the
+// rootfs: the mounts are in the container's mount table, and the host
+// directory stays empty, with no mount on it. The host directory is on a
+// shared mount and the container asks for rshared propagation, so a mount
+// that escaped there would even show in the host's mount table.
+func TestHardenMountSymlinkRace(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		link func(host string) string        // what /race points to when it is a symlink
+		dest func(host string) (x, y string) // the tmpfs and the bind destinations
+	}{
+		{"to a host dir", func(host string) string { return host }, func(string) (string, string) { return "/race/x", "/race/y" }},
+		{"to /", func(string) string { return "/" }, func(host string) (string, string) { return "/race" + host + "/x", "/race" + host + "/y" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			b := newBundle(t)
+			shared := t.TempDir()
+			fsSharedDir(t, shared)
+			host := filepath.Join(shared, "host")
+			if err := os.Mkdir(host, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			race, swap := filepath.Join(b.rootfs(), "race"), filepath.Join(b.rootfs(), "race.swap")
+			if err := os.Mkdir(race, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			fsSymlink(t, tc.link(host), swap)
+			src := t.TempDir()
+			fsWriteFile(t, filepath.Join(src, "marker"), "bind source\n")
+			x, y := tc.dest(host)
+			b.Spec.Root.Readonly = false
+			b.Spec.Linux.RootfsPropagation = "rshared"
+			b.Spec.Mounts = append(b.Spec.Mounts,
+				specs.Mount{Destination: x, Type: "tmpfs", Source: "tmpfs", Options: []string{"size=64k"}},
+				fsBind(src, y, "rbind"))
+			b.Spec.Process.Args = []string{"sleep", "100"}
+			b.save()
+
+			stop := make(chan struct{})
+			swapped := make(chan int)
+			var stopOnce sync.Once
+			stopSwapping := func() int {
+				n := -1
+				stopOnce.Do(func() { close(stop); n = <-swapped })
+				return n
+			}
+			t.Cleanup(func() { stopSwapping() }) // before the rootfs goes
+			go func() {
+				n := 0
+				for {
+					select {
+					case <-stop:
+						swapped <- n
+						return
+					default:
+					}
+					if unix.Renameat2(unix.AT_FDCWD, race, unix.AT_FDCWD, swap, unix.RENAME_EXCHANGE) == nil {
+						n++
+					}
+					// A pause after every swap, in either state, leaves the
+					// creates some CPU.
+					time.Sleep(10 * time.Microsecond)
+				}
+			}()
+			landed := map[string]int{}
+			failed := 0
+			for i := 0; i < 15; i++ {
+				id := newID(t)
+				lcCleanup(e, id)
+				r := lcHusk(e, "", "create", "--bundle", b.Dir, id)
+				if r.Code != 0 {
+					failed++
+					t.Logf("create %d failed: %s", i, strings.TrimSpace(r.Stderr))
+				} else {
+					pid := lcPid(e, id)
+					data, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+					if err != nil {
+						t.Fatal(err)
+					}
+					var tmpfsAt, bindAt string
+					for _, m := range fsParseMountinfo(t, string(data)) {
+						switch {
+						case m.FSType == "tmpfs" && strings.HasSuffix(m.Point, "/x") && fsContains(m.Super, "size=64k"):
+							tmpfsAt = m.Point
+						case strings.HasSuffix(m.Point, "/y") && strings.HasSuffix(src, m.Root):
+							bindAt = m.Point
+						}
+					}
+					if tmpfsAt == "" || bindAt == "" {
+						t.Errorf("create %d: the mounts are not in the container (tmpfs at %q, bind at %q)", i, tmpfsAt, bindAt)
+					}
+					landed[tmpfsAt+" "+bindAt]++
+				}
+				if names := fsEntries(t, host); len(names) > 0 {
+					t.Fatalf("create %d wrote into the host directory: %v", i, names)
+				}
+				if m := hdMountsIn(t, host); len(m) > 0 {
+					t.Fatalf("create %d mounted on the host: %v", i, m)
+				}
+				lcMust(e, "delete", "--force", id)
+				e.checkGone(id, b)
+			}
+			n := stopSwapping()
+			t.Logf("%d swaps; %d creates failed; the others mounted at %v", n, failed, landed)
+			if failed == 15 {
+				t.Errorf("every create failed")
+			}
+			if m := hdMountsIn(t, host); len(m) > 0 {
+				t.Errorf("mounts on the host directory: %v", m)
+			}
+		})
+	}
 }
