@@ -303,7 +303,17 @@ func setOOMScoreAdj(adj *int) error {
 		return nil
 	}
 	v := strconv.Itoa(*adj)
-	if err := os.WriteFile("/proc/self/oom_score_adj", []byte(v), 0); err != nil {
+	f, err := os.OpenFile("/proc/self/oom_score_adj", os.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", v, err)
+	}
+	defer f.Close()
+	// husk exec writes it through the container's /proc, which the
+	// container may have replaced.
+	if err := checkProcfs(f); err != nil {
+		return fmt.Errorf("writing %s: %w", v, err)
+	}
+	if _, err := f.WriteString(v); err != nil {
 		return fmt.Errorf("writing %s: %w", v, err)
 	}
 	return nil
