@@ -495,3 +495,195 @@ func TestHardenMountSymlinkRace(t *testing.T) {
 		})
 	}
 }
+
+// hdImageDev drops the /dev tmpfs from b's config: the image's own /dev
+// directory is used, and husk keeps the nodes it brings (as runc does).
+func hdImageDev(b *bundle) {
+	nsDropMounts(b.Spec, "/dev")
+}
+
+// hdMknod makes a character device node in a rootfs on the host.
+func hdMknod(t *testing.T, path string, major, minor uint32) {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	if err := unix.Mknod(path, unix.S_IFCHR|0o666, int(unix.Mkdev(major, minor))); err != nil {
+		t.Fatalf("mknod %s: %v", path, err)
+	}
+}
+
+// TestHardenDevNullMasking: CVE-2025-31133. Masking a file binds the
+// container's /dev/null over it; an image whose /dev/null is a symlink
+// (to a file of the image, to another device, to a procfs file) or a
+// plain file would get that bound instead, over /proc/kcore and the like.
+// husk must refuse it, naming /dev/null; a symlink to a real null device
+// elsewhere in the image is fine.
+func TestHardenDevNullMasking(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, rootfs string)
+		ok    bool
+		want  string // besides "masking" and "/dev/null"
+	}{
+		{"symlink to a file", func(t *testing.T, rootfs string) {
+			fsSymlink(t, "/etc/secret", filepath.Join(rootfs, "dev", "null"))
+		}, false, "is not the null device"},
+		{"regular file", func(t *testing.T, rootfs string) {
+			fsWriteFile(t, filepath.Join(rootfs, "dev", "null"), "not a device\n")
+		}, false, "is not the null device"},
+		{"symlink to another device", func(t *testing.T, rootfs string) {
+			hdMknod(t, filepath.Join(rootfs, "devs", "zero"), 1, 5)
+			fsSymlink(t, "/devs/zero", filepath.Join(rootfs, "dev", "null"))
+		}, false, "is not the null device"},
+		{"symlink to a procfs file", func(t *testing.T, rootfs string) {
+			fsSymlink(t, "/proc/sys/kernel/core_pattern", filepath.Join(rootfs, "dev", "null"))
+		}, false, "is not the null device"},
+		{"symlink to a directory", func(t *testing.T, rootfs string) {
+			fsSymlink(t, "/etc", filepath.Join(rootfs, "dev", "null"))
+		}, false, "is not the null device"},
+		{"symlink out of the rootfs", func(t *testing.T, rootfs string) {
+			// To the host's /dev/null: resolved in the rootfs, to itself.
+			fsSymlink(t, "../../../../../../../../dev/null", filepath.Join(rootfs, "dev", "null"))
+		}, false, "too many levels of symbolic links"},
+		{"symlink to a null device of the image", func(t *testing.T, rootfs string) {
+			hdMknod(t, filepath.Join(rootfs, "devs", "null"), 1, 3)
+			fsSymlink(t, "/devs/null", filepath.Join(rootfs, "dev", "null"))
+		}, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			b := newBundle(t)
+			fsWriteFile(t, filepath.Join(b.rootfs(), "etc", "secret"), "secret\n")
+			fsWriteFile(t, filepath.Join(b.rootfs(), "etc", "masked"), "masked\n")
+			hdImageDev(b)
+			tc.setup(t, b.rootfs())
+			b.Spec.Linux.MaskedPaths = append(b.Spec.Linux.MaskedPaths, "/etc/masked")
+			if !tc.ok {
+				b.Spec.Process.Args = []string{"cat", "/etc/masked"}
+				fsRunFails(e, b, "masking", "/dev/null", tc.want)
+				if data, _ := os.ReadFile(filepath.Join(b.rootfs(), "etc", "secret")); string(data) != "secret\n" {
+					t.Errorf("/etc/secret changed: %q", data)
+				}
+				return
+			}
+			v := fsInspect(e, b, fsEcho("masked", "stat -c '%F %t:%T' /etc/masked; cat /etc/masked"))
+			v.wantVal(t, "masked", "character special file 1:3")
+		})
+	}
+}
+
+// TestHardenConsoleSymlink: CVE-2025-52565. With a terminal, the pty is
+// bound over /dev/console; an image whose /dev/console is a symlink must
+// not get the pty bound wherever the link points (a file of the image, a
+// procfs file): husk refuses, naming /dev/console.
+func TestHardenConsoleSymlink(t *testing.T) {
+	t.Parallel()
+	for _, target := range []string{"/etc/target", "/proc/sysrq-trigger", "/dev/pts/ptmx"} {
+		t.Run(target, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			b := newBundle(t)
+			fsWriteFile(t, filepath.Join(b.rootfs(), "etc", "target"), "target\n")
+			hdImageDev(b)
+			fsSymlink(t, target, filepath.Join(b.rootfs(), "dev", "console"))
+			b.Spec.Process.Terminal = true
+			b.Spec.Process.Args = []string{"sleep", "100"}
+			b.save()
+			sock, masters, _ := consoleSocket(t)
+			id := newID(t)
+			lcCleanup(e, id)
+			r := lcHusk(e, "", "create", "--console-socket", sock, "--bundle", b.Dir, id)
+			select {
+			case m := <-masters:
+				m.Close()
+			default:
+			}
+			if r.Code == 0 {
+				pid := lcPid(e, id)
+				data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+				for _, m := range fsParseMountinfo(t, string(data)) {
+					if m.Point == target {
+						t.Errorf("the pty was bound over %s: %s", target, m)
+					}
+				}
+				st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/root/dev/console", pid))
+				t.Errorf("create succeeded with /dev/console a symlink to %s (reads %q)", target, st)
+				return
+			}
+			lcFails(t, "create", r, "/dev/console", "symlink")
+			e.checkGone(id, b)
+		})
+	}
+}
+
+// TestHardenSysctlNotProcfs: CVE-2025-52881. linux.sysctl is written
+// under the container's /proc; where that is not procfs (no proc mount,
+// and the image has a plain /proc/sys tree; or a bind of a host
+// directory over /proc/sys/net), husk must refuse, not write the file.
+func TestHardenSysctlNotProcfs(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, b *bundle) string // returns the file a write would reach
+	}{
+		{"no proc mount", func(t *testing.T, b *bundle) string {
+			nsDropMounts(b.Spec, "/proc")
+			b.Spec.Linux.MaskedPaths, b.Spec.Linux.ReadonlyPaths = nil, nil
+			f := filepath.Join(b.rootfs(), "proc", "sys", "net", "ipv4", "ip_forward")
+			fsWriteFile(t, f, "fake\n")
+			return f
+		}},
+		{"proc/sys a symlink", func(t *testing.T, b *bundle) string {
+			nsDropMounts(b.Spec, "/proc")
+			b.Spec.Linux.MaskedPaths, b.Spec.Linux.ReadonlyPaths = nil, nil
+			f := filepath.Join(b.rootfs(), "fakesys", "net", "ipv4", "ip_forward")
+			fsWriteFile(t, f, "fake\n")
+			fsSymlink(t, "/fakesys", filepath.Join(b.rootfs(), "proc", "sys"))
+			return f
+		}},
+		{"host directory over /proc/sys/net", func(t *testing.T, b *bundle) string {
+			dir := t.TempDir()
+			f := filepath.Join(dir, "ipv4", "ip_forward")
+			fsWriteFile(t, f, "fake\n")
+			b.Spec.Mounts = append(b.Spec.Mounts, fsBind(dir, "/proc/sys/net", "rbind"))
+			return f
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			b := newBundle(t)
+			file := tc.setup(t, b)
+			b.Spec.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
+			fsRunFails(e, b, "sysctl net.ipv4.ip_forward", "not on procfs")
+			if data, _ := os.ReadFile(file); string(data) != "fake\n" {
+				t.Errorf("the sysctl was written to %s: %q", file, data)
+			}
+		})
+	}
+}
+
+// TestHardenOOMScoreAdjNotProcfs: husk exec writes process.oomScoreAdj
+// through the container's /proc, which the container may have replaced
+// (here a tmpfs mounted over it, holding a plain self/oom_score_adj):
+// the write must go to procfs or fail.
+func TestHardenOOMScoreAdjNotProcfs(t *testing.T) {
+	t.Parallel()
+	adj := 500
+	e, _, id, _ := execTarget(t, func(b *bundle) {
+		fsFullCaps(b)
+		b.Spec.Process.OOMScoreAdj = &adj
+	})
+	e.mustHusk("exec", id, "sh", "-c", "umount -l /proc && mount -t tmpfs fake /proc && mkdir /proc/self && echo keep > /proc/self/oom_score_adj")
+	r := e.husk("exec", id, "cat", "/proc/self/oom_score_adj")
+	content := e.mustHusk("exec", "--process", pxProcessFile(t, `{"args":["cat","/proc/self/oom_score_adj"],"cwd":"/","user":{"uid":0,"gid":0}}`), id)
+	if content != "keep\n" {
+		t.Errorf("exec wrote process.oomScoreAdj into the container's fake /proc: the file now reads %q", content)
+	}
+	if r.Code == 0 {
+		t.Errorf("exec with oomScoreAdj succeeded over a /proc that is no procfs: %q", r.Stdout)
+	} else {
+		lcFails(t, "exec", r, "oom_score_adj", "not on procfs")
+	}
+}
