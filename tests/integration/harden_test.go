@@ -5,6 +5,7 @@ package integration
 // fails or leaves nothing behind. The attacks are those of runc's CVEs.
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -685,5 +686,123 @@ func TestHardenOOMScoreAdjNotProcfs(t *testing.T) {
 		t.Errorf("exec with oomScoreAdj succeeded over a /proc that is no procfs: %q", r.Stdout)
 	} else {
 		lcFails(t, "exec", r, "oom_score_adj", "not on procfs")
+	}
+}
+
+// hdVictim starts a process a forged state would name as the container's
+// init, and returns its pid and start time (field 22 of its stat).
+func hdVictim(t *testing.T) (int, string) {
+	t.Helper()
+	cmd := exec.Command("sleep", "1000")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	return cmd.Process.Pid, fields[19]
+}
+
+// TestHardenStateSymlinks: state files are never read through a symlink.
+// A container's state.json, or its whole state dir, is replaced by a
+// symlink to a forged state naming another process as init (and no
+// cgroup): every command refuses the container, the forged process is
+// untouched, and nothing prints the forged state.
+func TestHardenStateSymlinks(t *testing.T) {
+	t.Parallel()
+	for _, whole := range []bool{false, true} {
+		name := "state.json"
+		if whole {
+			name = "state dir"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			b := newBundle(t)
+			b.Spec.Process.Args = []string{"sleep", "100"}
+			b.save()
+			id := newID(t)
+			lcCreate(e, b, id)
+			init := lcPid(e, id)
+			victim, start := hdVictim(t)
+			forged := t.TempDir()
+			os.Chmod(forged, 0o700)
+			state := fmt.Sprintf(`{"id":%q,"bundle":"/forged-bundle","rootfs":"/forged-bundle/rootfs","pid":%d,"pidStart":%s,`+
+				`"created":"2020-01-01T00:00:00Z","cgroupPath":"","spec":{"ociVersion":"1.0.0","process":{"args":["x"],"cwd":"/"},"linux":{}},"ready":true}`,
+				id, victim, start)
+			fsWriteFile(t, filepath.Join(forged, "state.json"), state)
+			dir := filepath.Join(e.root, id)
+			aside := filepath.Join(e.root, "aside")
+			if whole {
+				// The real dir goes aside, a symlink takes its place.
+				if err := os.Rename(dir, aside); err != nil {
+					t.Fatal(err)
+				}
+				fsSymlink(t, forged, dir)
+				t.Cleanup(func() { os.Remove(dir); os.Rename(aside, dir) })
+			} else {
+				if err := os.Rename(filepath.Join(dir, "state.json"), aside); err != nil {
+					t.Fatal(err)
+				}
+				fsSymlink(t, filepath.Join(forged, "state.json"), filepath.Join(dir, "state.json"))
+				t.Cleanup(func() { os.Rename(aside, filepath.Join(dir, "state.json")) })
+			}
+			for _, args := range [][]string{
+				{"state", id}, {"kill", id, "KILL"}, {"kill", "--all", id, "KILL"}, {"start", id},
+				{"pause", id}, {"resume", id}, {"ps", id}, {"exec", id, "true"},
+				{"update", "--pids-limit", "10", id}, {"delete", id}, {"delete", "--force", id},
+			} {
+				r := lcHusk(e, "", args...)
+				what := strings.Join(args, " ")
+				if r.Code == 0 {
+					t.Errorf("husk %s succeeded through the symlink: %s", what, r.Stdout)
+				}
+				if strings.Contains(r.Stdout+r.Stderr, "forged") {
+					t.Errorf("husk %s read the forged state: %s%s", what, r.Stdout, r.Stderr)
+				}
+				if !pidAlive(victim) {
+					t.Fatalf("husk %s killed the process the forged state names", what)
+				}
+				t.Logf("husk %s: %s", what, strings.TrimSpace(r.Stderr))
+			}
+			if out := lcMust(e, "list"); strings.Contains(out, "forged") {
+				t.Errorf("list read the forged state:\n%s", out)
+			}
+			if data, _ := os.ReadFile(filepath.Join(forged, "state.json")); string(data) != state {
+				t.Errorf("the forged state was changed: %s", data)
+			}
+			if _, err := os.Stat(forged); err != nil {
+				t.Errorf("the symlinked directory was removed: %v", err)
+			}
+			if !pidAlive(init) {
+				t.Errorf("the real container's init died")
+			}
+		})
+	}
+}
+
+// TestHardenIDLength: an id of 255 bytes (a file name's limit) is a
+// container like any other; one of 256 is refused before anything is
+// made. (TestErrorsBadIDs has "/", "..", control characters.)
+func TestHardenIDLength(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := newBundle(t)
+	b.Spec.Process.Args = []string{"sleep", "100"}
+	b.save()
+	long := strings.Repeat("a", 255)
+	lcCreate(e, b, long)
+	if st := lcStatus(e, long); st != "created" {
+		t.Errorf("255-byte id: status %q", st)
+	}
+	lcMust(e, "delete", "--force", long)
+	e.checkGone(long, b)
+	r := lcHusk(e, "", "create", "--bundle", b.Dir, long+"a")
+	lcFails(t, "create with a 256-byte id", r, "container id", "longer than 255 bytes")
+	if entries, _ := os.ReadDir(e.root); len(entries) != 0 {
+		t.Errorf("state root holds %d entries", len(entries))
 	}
 }
