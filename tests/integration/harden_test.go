@@ -6,6 +6,7 @@ package integration
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -804,5 +805,129 @@ func TestHardenIDLength(t *testing.T) {
 	lcFails(t, "create with a 256-byte id", r, "container id", "longer than 255 bytes")
 	if entries, _ := os.ReadDir(e.root); len(entries) != 0 {
 		t.Errorf("state root holds %d entries", len(entries))
+	}
+}
+
+// hdStartHusk starts husk with --root, extra environment variables and
+// stdio on files (the container may keep them), without waiting.
+func hdStartHusk(t *testing.T, e *env, envv []string, args ...string) (*exec.Cmd, chan struct{}) {
+	t.Helper()
+	cmd := exec.Command(huskBin, append([]string{"--root", e.root}, args...)...)
+	cmd.Env = append(os.Environ(), envv...)
+	cmd.Stdout, cmd.Stderr = lcTempFile(t), lcTempFile(t)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		default:
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	return cmd, done
+}
+
+// TestHardenCreateFaults: husk SIGKILLed at each step of create (with
+// _HUSK_TEST_FAULT, or by the test while a createRuntime hook sleeps with
+// the rootfs half mounted), or the container's init SIGKILLed while it
+// waits for start: `husk list` still shows the container, and `husk
+// delete --force` leaves nothing: no state dir, no cgroup, no process (init
+// or any in the container), no mount under the bundle or in the host's
+// table that was not there before.
+func TestHardenCreateFaults(t *testing.T) {
+	t.Parallel()
+	for _, fault := range []string{"after-lock", "after-cgroup", "before-clone", "after-clone", "during-mounts", "after-ready", "waiting-for-start"} {
+		t.Run(fault, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			b := newBundle(t)
+			b.Spec.Process.Args = []string{"sleep", "100"}
+			hookPidFile := filepath.Join(t.TempDir(), "hook.pid")
+			if fault == "during-mounts" {
+				hook := filepath.Join(t.TempDir(), "hook.sh")
+				hookScript(t, hook, "echo $$ > "+hookPidFile+".tmp; mv "+hookPidFile+".tmp "+hookPidFile+"; exec sleep 1000")
+				b.Spec.Mounts = append(b.Spec.Mounts, specs.Mount{Destination: "/data", Type: "tmpfs", Source: "tmpfs"})
+				b.Spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: hook}}}
+			}
+			b.save()
+			id := newID(t)
+			lcCleanup(e, id)
+			before := hdMountinfo(t)
+
+			var envv []string
+			if fault != "during-mounts" && fault != "waiting-for-start" {
+				envv = []string{"_HUSK_TEST_FAULT=" + fault}
+			}
+			cmd, done := hdStartHusk(t, e, envv, "create", "--bundle", b.Dir, id)
+			if fault == "during-mounts" {
+				data := hdWaitText(t, hookPidFile, 20*time.Second)
+				hook, _ := strconv.Atoi(strings.TrimSpace(data))
+				// The rootfs is mounted in init's namespace, /data too.
+				cmd.Process.Kill()
+				<-done
+				syscall.Kill(hook, syscall.SIGKILL) // a host process of the hook's own: ours to end
+			}
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("husk create did not end")
+			}
+			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if fault == "waiting-for-start" {
+				if !ws.Exited() || ws.ExitStatus() != 0 {
+					t.Fatalf("create: %v: %s", cmd.ProcessState, lcReadFile(t, cmd.Stderr.(*os.File).Name()))
+				}
+				pid := lcPid(e, id)
+				syscall.Kill(pid, syscall.SIGKILL)
+				if !waitFor(10*time.Second, func() bool { return !pidAlive(pid) }) {
+					t.Fatalf("init %d survived SIGKILL", pid)
+				}
+			} else if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+				t.Fatalf("husk create was not killed at %s: %v: %s", fault, cmd.ProcessState, lcReadFile(t, cmd.Stderr.(*os.File).Name()))
+			}
+			var rec struct{ Pid int }
+			if data, err := os.ReadFile(filepath.Join(e.root, id, "state.json")); err == nil {
+				json.Unmarshal(data, &rec)
+			}
+			var list []struct{ ID, Status string }
+			if err := json.Unmarshal([]byte(lcMust(e, "list", "--format", "json")), &list); err != nil {
+				t.Fatal(err)
+			}
+			status := ""
+			for _, c := range list {
+				if c.ID == id {
+					status = c.Status
+				}
+			}
+			t.Logf("after the fault: status %q, init %d", status, rec.Pid)
+			if status != "creating" && status != "stopped" {
+				t.Errorf("list shows %q for the container, want creating or stopped: %+v", status, list)
+			}
+
+			lcMust(e, "delete", "--force", id)
+			lcGone(e, id, b, rec.Pid)
+			if r := lcHusk(e, "", "state", id); r.Code == 0 {
+				t.Errorf("state after delete --force: %s", r.Stdout)
+			}
+			for _, p := range hdMountinfo(t) {
+				if !slices.Contains(before, p) && (strings.HasPrefix(p, b.Dir) || strings.Contains(p, id)) {
+					t.Errorf("mount left on the host: %s", p)
+				}
+			}
+			if entries, _ := os.ReadDir(e.root); len(entries) != 0 {
+				var names []string
+				for _, en := range entries {
+					names = append(names, en.Name())
+				}
+				t.Errorf("the state root still holds %v", names)
+			}
+			if _, err := os.Stat(cgroupDir(id)); err == nil {
+				t.Errorf("cgroup %s left", cgroupDir(id))
+			}
+		})
 	}
 }
