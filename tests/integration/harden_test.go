@@ -7,12 +7,14 @@ package integration
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -562,7 +564,7 @@ func TestHardenDevNullMasking(t *testing.T) {
 			tc.setup(t, b.rootfs())
 			b.Spec.Linux.MaskedPaths = append(b.Spec.Linux.MaskedPaths, "/etc/masked")
 			if !tc.ok {
-				b.Spec.Process.Args = []string{"cat", "/etc/masked"}
+				b.Spec.Process.Args = []string{"head", "-c", "64", "/etc/masked"} // bounded, even if /dev/zero were bound
 				fsRunFails(e, b, "masking", "/dev/null", tc.want)
 				if data, _ := os.ReadFile(filepath.Join(b.rootfs(), "etc", "secret")); string(data) != "secret\n" {
 					t.Errorf("/etc/secret changed: %q", data)
@@ -930,4 +932,231 @@ func TestHardenCreateFaults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHardenConcurrentCreateOneID: 20 creates of one id at once: exactly
+// one succeeds, every other fails with one clear line ("already
+// exists"), and the state is the winner's: created, one init in the
+// cgroup, one container listed.
+func TestHardenConcurrentCreateOneID(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := newBundle(t)
+	b.Spec.Process.Args = []string{"sleep", "100"}
+	b.save()
+	for round := 0; round < 2; round++ {
+		id := newID(t)
+		lcCleanup(e, id)
+		results := make([]result, 20)
+		errs := make([]error, 20)
+		var wg sync.WaitGroup
+		gate := make(chan struct{})
+		for i := range results {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-gate
+				results[i], errs[i] = lcRun(e.root, "", "create", "--bundle", b.Dir, id)
+			}()
+		}
+		close(gate)
+		wg.Wait()
+		ok := 0
+		for i, r := range results {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			if r.Code == 0 {
+				ok++
+				continue
+			}
+			lcFails(t, "losing create", r, "container \""+id+"\"", "already exists")
+		}
+		if ok != 1 {
+			t.Fatalf("round %d: %d of 20 creates succeeded, want 1", round, ok)
+		}
+		pid := lcPid(e, id)
+		if st := lcStatus(e, id); st != "created" || !pidAlive(pid) {
+			t.Errorf("round %d: the winner is %q, init %d alive %v", round, st, pid, pidAlive(pid))
+		}
+		if procs := lcCgroupProcs(t, id); len(procs) != 1 || procs[0] != pid {
+			t.Errorf("round %d: the cgroup holds %v, want init %d alone", round, procs, pid)
+		}
+		entries, _ := os.ReadDir(filepath.Join(e.root, id))
+		var names []string
+		for _, en := range entries {
+			names = append(names, en.Name())
+		}
+		if strings.Join(names, " ") != "exec.sock state.json" {
+			t.Errorf("round %d: the state dir holds %v", round, names)
+		}
+		if out := lcMust(e, "list", "-q"); out != id+"\n" {
+			t.Errorf("round %d: list -q = %q", round, out)
+		}
+		lcMust(e, "start", id)
+		lcMust(e, "delete", "--force", id)
+		lcGone(e, id, b, pid)
+	}
+}
+
+// hdFileNr is the number of allocated file handles on the host.
+func hdFileNr(t *testing.T) int {
+	t.Helper()
+	data, err := os.ReadFile("/proc/sys/fs/file-nr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(strings.Fields(string(data))[0])
+	return n
+}
+
+func hdCountFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries) - 1 // the directory ReadDir opened
+}
+
+// hdCgroups lists the cgroups under husk's parent.
+func hdCgroups() []string {
+	entries, _ := os.ReadDir(filepath.Join(unifiedRoot(), "husk"))
+	var names []string
+	for _, en := range entries {
+		if en.IsDir() {
+			names = append(names, en.Name())
+		}
+	}
+	return names
+}
+
+// TestHardenLoad: 100 containers, in batches of 10 at once, each
+// created, started, exec'd into and deleted: every command succeeds, and
+// afterwards the host is as before: the test's open fds, the allocated
+// file handles (file-nr, give or take other users of this machine), the
+// mount table and the cgroups under husk's parent. husk runs in a
+// mount namespace of this test's own (a private copy of the host's), so
+// that its mount table counts husk's mounts alone, not those of
+// whatever else runs on the machine; the cgroups of other users of the
+// machine come and go, so the ones counted are this test's.
+func TestHardenLoad(t *testing.T) {
+	const total, batch = 100, 10
+	e := newEnv(t)
+	b := newBundle(t)
+	b.Spec.Process.Args = []string{"sleep", "1000"}
+	b.save()
+	holder := exec.Command("unshare", "--mount", "--propagation", "private", "sleep", "1000")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Process.Kill(); holder.Wait() })
+	mntns := fmt.Sprintf("/proc/%d/ns/mnt", holder.Process.Pid)
+	own, _ := os.Readlink("/proc/self/ns/mnt")
+	if !waitFor(5*time.Second, func() bool { l, err := os.Readlink(mntns); return err == nil && l != own }) {
+		t.Fatal("unshare made no mount namespace")
+	}
+	mountinfo := func() []string {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", holder.Process.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var points []string
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			if f := strings.Fields(line); len(f) > 4 {
+				points = append(points, f[4])
+			}
+		}
+		sort.Strings(points)
+		return points
+	}
+	prefix := newID(t) + "-"
+	husk := func(args ...string) (result, error) {
+		cmd := exec.Command("nsenter", append([]string{"--mount=" + mntns, "--", huskBin, "--root", e.root}, args...)...)
+		out, err := os.CreateTemp("", "husk-load-out")
+		if err != nil {
+			return result{}, err
+		}
+		defer os.Remove(out.Name())
+		defer out.Close()
+		cmd.Stdout, cmd.Stderr = out, out
+		err = cmd.Run()
+		data, _ := os.ReadFile(out.Name())
+		r := result{Stdout: string(data)}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			r.Code = ee.ExitCode()
+		} else if err != nil {
+			return r, err
+		}
+		return r, nil
+	}
+	if r, err := husk("list"); err != nil || r.Code != 0 { // warm up: first runs load what they load
+		t.Fatalf("list: %v %+v", err, r)
+	}
+	fds, fileNr, mounts, cgroups := hdCountFDs(t), hdFileNr(t), mountinfo(), hdCgroups()
+	start := time.Now()
+	var failures []string
+	var mu sync.Mutex
+	for first := 0; first < total; first += batch {
+		var wg sync.WaitGroup
+		for i := first; i < first+batch; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id := fmt.Sprintf("%s%03d", prefix, i)
+				for _, args := range [][]string{
+					{"create", "--bundle", b.Dir, id}, {"start", id},
+					{"exec", id, "sh", "-c", "echo exec-ok"}, {"delete", "--force", id},
+				} {
+					r, err := husk(args...)
+					if err == nil && r.Code == 0 && (args[0] != "exec" || r.Stdout == "exec-ok\n") {
+						continue
+					}
+					mu.Lock()
+					failures = append(failures, fmt.Sprintf("%s: %v exit %d: %s", strings.Join(args, " "), err, r.Code, r.Stdout))
+					mu.Unlock()
+					husk("delete", "--force", id)
+					return
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	t.Logf("%d containers in %s", total, time.Since(start).Round(time.Millisecond))
+	for _, f := range failures {
+		t.Error(f)
+	}
+
+	if !waitFor(10*time.Second, func() bool { return hdCountFDs(t) == fds }) {
+		t.Errorf("the test's open fds: %d, were %d", hdCountFDs(t), fds)
+	}
+	if now := mountinfo(); !slices.Equal(now, mounts) {
+		t.Errorf("husk's mount table has %d mounts, had %d: now %v", len(now), len(mounts), now)
+	}
+	if m := hdMountsIn(t, b.Dir, e.root); len(m) > 0 {
+		t.Errorf("mounts on the host under the bundle or state root: %v", m)
+	}
+	var ours []string
+	for _, c := range hdCgroups() {
+		if strings.HasPrefix(c, prefix) {
+			ours = append(ours, c)
+		}
+	}
+	if len(ours) > 0 {
+		t.Errorf("cgroups left: %v", ours)
+	}
+	t.Logf("cgroups under husk/: %d before, %d after (others' come and go)", len(cgroups), len(hdCgroups()))
+	if entries, _ := os.ReadDir(e.root); len(entries) != 0 {
+		t.Errorf("the state root holds %d entries", len(entries))
+	}
+	if pids := processesRootedIn(b.rootfs()); len(pids) > 0 {
+		t.Errorf("processes left in the rootfs: %v", pids)
+	}
+	// Allocated file handles: the machine is shared, so allow for others'
+	// churn, but not for one handle per container.
+	if !waitFor(20*time.Second, func() bool { return hdFileNr(t) <= fileNr+total/2 }) {
+		t.Errorf("allocated file handles: %d, were %d", hdFileNr(t), fileNr)
+	}
+	t.Logf("file handles: %d before, %d after", fileNr, hdFileNr(t))
 }
