@@ -18,7 +18,13 @@ var deleteCommand = &cli.Command{
 	Action: func(c *cli.Context) error {
 		ctr, err := loadContainer(c)
 		if errors.Is(err, libcontainer.ErrNotExist) && c.Bool("force") {
-			return nil // engines delete --force what may already be gone
+			// Engines delete --force what may already be gone; a state
+			// dir that a husk killed early in create left goes too.
+			root, err := stateRoot(c)
+			if err != nil {
+				return err
+			}
+			return libcontainer.RemoveStale(root, c.Args().First())
 		}
 		if err != nil {
 			return err

@@ -123,6 +123,7 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 			c.undoCreate()
 		}
 	}()
+	faultPoint("after-lock")
 	if c.cg, err = cgroups.New(spec.Linux.CgroupsPath, id); err != nil {
 		return c, &SpecError{Path: "linux.cgroupsPath", Err: err}
 	}
@@ -130,6 +131,17 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	// same check husk check makes).
 	if errs := c.cg.CheckControllers(spec.Linux.Resources); len(errs) > 0 && (os.Geteuid() == 0 || c.cg.Writable()) {
 		return c, errs[0]
+	}
+	// A record from the start, before the cgroup exists, so that if husk
+	// itself dies mid-create, delete --force finds the cgroup (and init)
+	// to remove.
+	c.rec = &record{
+		ID: id, Bundle: opts.Bundle, Rootfs: rootfsPath(opts.Bundle, spec),
+		Created: time.Now().UTC(), CgroupPath: c.cg.Dir(), CgroupTop: c.cg.TopDir(),
+		Annotations: spec.Annotations, Spec: spec,
+	}
+	if err := c.saveProgress(0); err != nil {
+		return c, err
 	}
 	if err := c.cg.Create(spec.Linux.Resources); err != nil {
 		// Rootless, a cgroup is a privilege the host may not delegate:
@@ -142,13 +154,8 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 		}
 		c.cg = nil
 	}
-	// A record from the start, so that if husk itself dies mid-create,
-	// delete --force finds the cgroup (and init) to remove.
-	c.rec = &record{
-		ID: id, Bundle: opts.Bundle, Rootfs: rootfsPath(opts.Bundle, spec),
-		Created: time.Now().UTC(), CgroupPath: c.cg.Dir(), CgroupTop: c.cg.TopDir(),
-		Annotations: spec.Annotations, Spec: spec,
-	}
+	faultPoint("after-cgroup")
+	c.rec.CgroupPath, c.rec.CgroupTop = c.cg.Dir(), c.cg.TopDir()
 	if err := c.saveProgress(0); err != nil {
 		return c, err
 	}
@@ -276,6 +283,37 @@ func Load(root, id string) (*Container, error) {
 		return nil, err
 	}
 	return &Container{dir: dir, rec: rec, cg: cgroupOf(rec)}, nil
+}
+
+// RemoveStale removes id's state dir if it holds no state.json: what a
+// husk killed at the very start of create, before its first save, left.
+// A create holds the lock until it has saved state.json or removed the
+// dir, so with the lock taken, nobody is making this container.
+func RemoveStale(root, id string) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	d, err := lockExisting(root, id)
+	if errors.Is(err, ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer d.unlock()
+	if _, err := d.load(); !errors.Is(err, ErrNotExist) {
+		return err
+	}
+	// Only the directory locked: the path may name a new one by now.
+	var locked, now unix.Stat_t
+	if unix.Fstat(int(d.dir.Fd()), &locked) != nil || unix.Lstat(d.path, &now) != nil ||
+		locked.Dev != now.Dev || locked.Ino != now.Ino {
+		return nil
+	}
+	if err := d.remove(); err != nil {
+		return fmt.Errorf("removing state dir: %w", err)
+	}
+	return nil
 }
 
 // cgroupOf is the container's cgroup, nil if it has none.

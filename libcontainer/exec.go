@@ -89,7 +89,7 @@ func waitForStart(execFD int) (conn int, err error) {
 
 // closeExtraFDs marks every fd from 3+pass up close-on-exec, so exactly
 // stdio and the passed fds (--preserve-fds, LISTEN_FDS) reach the
-// container process.
+// container process (or, in husk's own process, init).
 func closeExtraFDs(pass int) error {
 	err := unix.CloseRange(uint(3+pass), ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 	if err != nil {

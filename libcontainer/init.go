@@ -308,7 +308,17 @@ func setOOMScoreAdj(adj *int) error {
 		return nil
 	}
 	v := strconv.Itoa(*adj)
-	if err := os.WriteFile("/proc/self/oom_score_adj", []byte(v), 0); err != nil {
+	f, err := os.OpenFile("/proc/self/oom_score_adj", os.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", v, err)
+	}
+	defer f.Close()
+	// husk exec writes it through the container's /proc, which the
+	// container may have replaced.
+	if err := checkProcfs(f); err != nil {
+		return fmt.Errorf("writing %s: %w", v, err)
+	}
+	if _, err := f.WriteString(v); err != nil {
 		return fmt.Errorf("writing %s: %w", v, err)
 	}
 	return nil
@@ -439,6 +449,12 @@ func prepareProcess(b *bootstrap, warn, debug func(string)) (*execProcess, error
 	}
 	if err := unix.Chdir(p.Cwd); err != nil {
 		return nil, step("changing to cwd", &os.PathError{Op: "chdir", Path: p.Cwd, Err: err})
+	}
+	// CVE-2024-21626: through /proc/self/fd/N, a cwd reaches whatever
+	// directory init has open as N, even one outside the container's
+	// root. getcwd cannot name such a directory from the root.
+	if _, err := unix.Getwd(); errors.Is(err, unix.ENOENT) {
+		return nil, step("changing to cwd", fmt.Errorf("%s: the directory is outside the container's root", p.Cwd))
 	}
 	path, err := lookPath(p.Args[0], env)
 	if err != nil {

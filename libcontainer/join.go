@@ -34,7 +34,8 @@ func (p *Process) Pid() int { return p.init.proc.Pid }
 // Exec runs p in the container: a new init joins every namespace of the
 // container's init and, cloned into its cgroup, sets up the process as
 // create would, then execs it. Exec returns once the execve happened (or
-// with init's reason why it could not).
+// with init's reason why it could not). It releases the container's lock
+// before the new process starts: c is not to be used after.
 func (c *Container) Exec(p *specs.Process, opts ExecOpts) (*Process, error) {
 	switch st := c.Status(); {
 	case st == Stopped:
@@ -66,6 +67,12 @@ func (c *Container) Exec(p *specs.Process, opts ExecOpts) (*Process, error) {
 	b := &bootstrap{Spec: &spec, ID: c.rec.ID, Bundle: c.rec.Bundle, Rootfs: c.rec.Rootfs, CgroupPath: c.cg.Dir(), Exec: true, Seccomp: filter}
 	b.PassFDs, b.Env = passedFDs(opts.PreserveFDs)
 	stdio := (&CreateOpts{Stdio: opts.Stdio}).stdio()
+	// The lock goes before the new process starts: in a paused container
+	// (--ignore-paused) it freezes as it enters the cgroup, and only
+	// resume, which takes the lock, lets it go on. A delete meanwhile
+	// kills it with the rest of the cgroup, or makes it fail to start;
+	// a pid reuse is caught below.
+	c.Close()
 	init, err := startInit(b, stdio, c.cg, nil)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +33,9 @@ type initProcess struct {
 	// user namespace mappings).
 	pending *bootstrap
 	reexec  bool
+	// joinRdt: husk exec's real init goes into linux.intelRdt's group
+	// when it is adopted.
+	joinRdt bool
 	// offsets are timens_offsets the parent writes for the intermediate.
 	offsets []byte
 	// spec and id are for the hooks' state.
@@ -48,6 +52,13 @@ type initProcess struct {
 func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListener *os.File) (*initProcess, error) {
 	spec := b.Spec
 	plan := planNamespaces(spec.Linux.Namespaces)
+	// CVE-2024-21626: of the fds husk inherited from its caller, only the
+	// ones passed on purpose (--preserve-fds, LISTEN_FDS) may reach init.
+	// Any other stayed open in init until its execve, and could be a host
+	// directory, which a cwd of /proc/self/fd/N would enter.
+	if err := closeExtraFDs(b.PassFDs); err != nil {
+		return nil, err
+	}
 	parentSync, childSync, err := newSyncPair()
 	if err != nil {
 		return nil, err
@@ -115,23 +126,36 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 	// Rootless, the namespaces to join belong to the container's user
 	// namespace: only init, once in it, may join them. The nsenter
 	// constructor joins them all but pid, which a Go process cannot join
-	// for itself (the kernel then refuses it threads): init joins it on a
-	// thread and clones the real init there (the reexec path).
+	// for itself (the kernel then refuses it threads).
+	//
+	// A pid namespace to join is never joined here: a process is visible
+	// in it from its clone on, and until it execs, it runs its parent's
+	// binary, the host's husk, which a process in the container could
+	// then reopen through /proc/PID/exe (CVE-2019-5736). So init, running
+	// the sealed copy already, joins it on a thread and clones the real
+	// init there (the reexec path). Not as root with a new user namespace:
+	// the container's processes have no privilege over host root's then,
+	// and init, in it, could not join a pid namespace of the host's.
 	rootless := os.Geteuid() != 0
 	threadJoins := plan.join
 	if rootless {
 		threadJoins = nil
-		if path := plan.join[specs.PIDNamespace]; path != "" {
-			// Opened here: in init, /proc will be the container's.
-			ns, err := os.Open(path)
-			if err != nil {
-				parentSync.Close()
-				return nil, fmt.Errorf("joining namespace: %w", err)
-			}
-			defer ns.Close()
-			cmd.ExtraFiles = append(cmd.ExtraFiles, ns)
-			cmd.Env = append(cmd.Env, joinPIDEnv+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
+	}
+	lateJoinPID := plan.join[specs.PIDNamespace] != "" && (rootless || !plan.isNew(specs.UserNamespace))
+	if path := plan.join[specs.PIDNamespace]; lateJoinPID {
+		if !rootless {
+			threadJoins = maps.Clone(plan.join)
+			delete(threadJoins, specs.PIDNamespace)
 		}
+		// Opened here: in init, /proc will be the container's.
+		ns, err := os.Open(path)
+		if err != nil {
+			parentSync.Close()
+			return nil, fmt.Errorf("joining namespace: %w", err)
+		}
+		defer ns.Close()
+		cmd.ExtraFiles = append(cmd.ExtraFiles, ns)
+		cmd.Env = append(cmd.Env, joinPIDEnv+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
 	}
 	var joins []string // for the nsenter constructor
 	for _, t := range joinOrder {
@@ -153,7 +177,7 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 	// inside it, cloning the real init: see reexecInit.
 	reexec := plan.newFlags&^unix.CLONE_NEWUSER != 0 && (plan.join[specs.UserNamespace] != "" || helperMaps ||
 		plan.isNew(specs.UserNamespace) && plan.isNew(specs.TimeNamespace) && len(offsets) > 0) ||
-		rootless && plan.join[specs.PIDNamespace] != ""
+		lateJoinPID
 	switch {
 	case reexec:
 		cloneFlags &= unix.CLONE_NEWUSER
@@ -201,7 +225,7 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 		parentSync.Close()
 		return nil, fmt.Errorf("starting container init: %w", err)
 	}
-	p := &initProcess{cmd: cmd, conn: syncConn{f: parentSync}, proc: cmd.Process, spec: spec, id: b.ID, bundle: b.Bundle}
+	p := &initProcess{cmd: cmd, conn: syncConn{f: parentSync}, proc: cmd.Process, spec: spec, id: b.ID, bundle: b.Bundle, joinRdt: b.Exec && reexec}
 	if b.Exec {
 		if err := joinIntelRdt(b, cmd.Process.Pid); err != nil {
 			p.kill()
@@ -348,6 +372,14 @@ func (p *initProcess) adoptInit(pid int) error {
 		return err
 	}
 	p.proc = proc
+	if p.joinRdt {
+		// The intermediate was in the group, but may have cloned the real
+		// init before it was put there: this one runs nothing of the
+		// user's before its bootstrap.
+		if err := joinIntelRdt(p.pending, pid); err != nil {
+			return err
+		}
+	}
 	return p.sendPending()
 }
 

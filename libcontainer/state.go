@@ -117,7 +117,13 @@ func lockDir(path string) (*stateDir, error) {
 	return &stateDir{path: path, dir: os.NewFile(uintptr(fd), path)}, nil
 }
 
-func (d *stateDir) unlock() { d.dir.Close() }
+// unlock releases the lock; a second call does nothing.
+func (d *stateDir) unlock() {
+	if d.dir != nil {
+		d.dir.Close()
+		d.dir = nil
+	}
+}
 
 // load reads state.json. A directory without one belongs to a container
 // whose create failed or is being deleted: it does not exist.

@@ -73,12 +73,47 @@ func bindDevConsole(slave *os.File) error {
 		return err
 	}
 	defer root.Close()
-	target, err := createFileInRoot(root, "/dev/console")
+	target, err := consoleTarget(root)
 	if err != nil {
 		return fmt.Errorf("creating /dev/console: %w", err)
 	}
 	defer target.Close()
 	return bindMount(int(slave.Fd()), "", target, false, nil, nil)
+}
+
+// consoleTarget opens /dev/console itself (O_PATH), creating it if
+// missing. A symlink there is refused, never followed: the pty would be
+// bound wherever it points, a procfs file included (CVE-2025-52565).
+// The bind goes onto the fd checked here.
+func consoleTarget(root *os.File) (*os.File, error) {
+	dfd, base, err := parentDirInRoot(root, "/dev/console")
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(dfd)
+	fd, err := unix.Openat(dfd, base, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err == nil {
+		unix.Close(fd)
+	} else if err != unix.EEXIST {
+		return nil, &os.PathError{Op: "create", Path: "/dev/console", Err: err}
+	}
+	fd, err = unix.Openat(dfd, base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: "/dev/console", Err: err}
+	}
+	f := os.NewFile(uintptr(fd), "/dev/console")
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		f.Close()
+		buf := make([]byte, unix.PathMax)
+		n, _ := unix.Readlinkat(dfd, base, buf)
+		return nil, fmt.Errorf("/dev/console is a symlink (to %s): the terminal is bound on /dev/console itself only", buf[:max(n, 0)])
+	}
+	return f, nil
 }
 
 // consoleFor decides who receives the pty master of p: the engine's
