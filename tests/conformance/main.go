@@ -40,6 +40,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
+	"path"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -89,22 +91,24 @@ func (r *Result) Counts() (pass, fail, skip int) {
 }
 
 var (
-	binDir   = flag.String("bin", "", "directory with runtime-tools' validation programs and runtimetest")
-	rootfs   = flag.String("rootfs", "", "runtime-tools' rootfs-amd64.tar.gz")
-	runRE    = flag.String("run", "", "run only the programs matching this regexp")
-	skipRE   = flag.String("skip", "", "skip the programs matching this regexp")
-	jobs     = flag.Int("jobs", runtime.NumCPU()+1, "programs run at the same time")
-	timeout  = flag.Duration("timeout", 2*time.Minute, "time limit of each program")
-	workDir  = flag.String("work", "", "where bundles and state go (default: a new directory in $TMPDIR, removed at the end)")
-	outDir   = flag.String("out", "", "where to write each run's TAP and stderr, the table, the gaps and results.json")
-	keep     = flag.Bool("keep", false, "keep the work directory")
-	gate     = flag.Bool("gate", false, "exit 1 when the runtime under test fails an assertion the reference passes, other than those in -expect")
-	expect   = flag.String("expect", "", "file of known gaps for -gate: lines \"program<TAB>assertion\" (# comments)")
-	refName  = flag.String("ref", "runc", "the reference runtime for the gap list")
-	verbose  = flag.Bool("v", false, "print each run as it ends")
-	noSecc   = flag.String("noseccomp", "", "NAME,...: give these runtimes configs without linux.seccomp, to measure a runtime that lacks seccomp on everything else (its totals are then not comparable)")
-	ociVers  = flag.String("ociversion", "crun=1.1.0", "NAME=VERSION,...: give runtime NAME configs that say this ociVersion (crun 1.8 refuses \"1.3.0\", which runtime-tools writes)")
-	cgroupRE = regexp.MustCompile(`^(linux_cgroups_|delete_resources$)`)
+	binDir  = flag.String("bin", "", "directory with runtime-tools' validation programs and runtimetest")
+	rootfs  = flag.String("rootfs", "", "runtime-tools' rootfs-amd64.tar.gz")
+	runRE   = flag.String("run", "", "run only the programs matching this regexp")
+	skipRE  = flag.String("skip", "", "skip the programs matching this regexp")
+	jobs    = flag.Int("jobs", runtime.NumCPU()+1, "programs run at the same time")
+	timeout = flag.Duration("timeout", 2*time.Minute, "time limit of each program")
+	workDir = flag.String("work", "", "where bundles and state go (default: a new directory in $TMPDIR, removed at the end)")
+	outDir  = flag.String("out", "", "where to write each run's TAP and stderr, the table, the gaps and results.json")
+	keep    = flag.Bool("keep", false, "keep the work directory")
+	gate    = flag.Bool("gate", false, "exit 1 when the runtime under test fails an assertion the reference passes, other than those in -expect")
+	expect  = flag.String("expect", "", "file of known gaps for -gate: lines \"program<TAB>assertion\" (# comments)")
+	refName = flag.String("ref", "runc", "the reference runtime for the gap list")
+	verbose = flag.Bool("v", false, "print each run as it ends")
+	noSecc  = flag.String("noseccomp", "", "NAME,...: give these runtimes configs without linux.seccomp, to measure a runtime that lacks seccomp on everything else (its totals are then not comparable)")
+	ociVers = flag.String("ociversion", "crun=1.1.0", "NAME=VERSION,...: give runtime NAME configs that say this ociVersion (crun 1.8 refuses \"1.3.0\", which runtime-tools writes)")
+	// interrupted ends when the harness is told to stop.
+	interrupted = context.Background()
+	cgroupRE    = regexp.MustCompile(`^(linux_cgroups_|delete_resources$)`)
 )
 
 func main() {
@@ -210,6 +214,11 @@ func run() error {
 	if err := makeSandbox(); err != nil {
 		return err
 	}
+	// On SIGINT or SIGTERM: stop the running programs, clean up after
+	// them, remove the sandbox, print what ran.
+	var stop context.CancelFunc
+	interrupted, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	start := time.Now()
 	fmt.Printf("runtime-tools validation: %d programs x %s, %d at a time, %s each at most\n",
 		len(programs), names(rts), *jobs, *timeout)
@@ -243,8 +252,9 @@ func run() error {
 	writeTable(&report, programs, rts, results)
 	ref, sub := findRef(rts)
 	var gaps []gap
+	var checked int
 	if ref != "" {
-		gaps = findGaps(programs, results, ref, sub)
+		gaps, checked = findGaps(programs, results, ref, sub)
 		writeGaps(&report, gaps, ref, sub)
 	}
 	fmt.Fprintf(&report, "\ntime: %s\n", elapsed.Round(time.Second))
@@ -256,6 +266,10 @@ func run() error {
 	fmt.Print(report.String())
 	os.WriteFile(filepath.Join(*outDir, "report.txt"), []byte(report.String()), 0o644)
 	writeJSON(filepath.Join(*outDir, "results.json"), results)
+	if interrupted.Err() != nil {
+		fmt.Println("interrupted: the table holds what ran")
+		os.Exit(130)
+	}
 
 	if *gate && ref != "" {
 		known, err := readExpect(*expect)
@@ -264,15 +278,20 @@ func run() error {
 		}
 		var unexpected []gap
 		for _, g := range gaps {
-			if !known[g.Program+"\t"+g.Key] && !known[g.Program+"\t*"] {
+			if !known.has(g) {
 				unexpected = append(unexpected, g)
 			}
 		}
 		if len(unexpected) > 0 {
-			fmt.Printf("gate: %d assertions %s passes fail with %s and are not in %s\n", len(unexpected), ref, sub, *expect)
+			fmt.Printf("\ngate: %d assertions %s passes fail with %s and are not in %s:\n", len(unexpected), ref, sub, *expect)
 			for _, g := range unexpected {
 				fmt.Printf("  %s\t%s\n", g.Program, g.Key)
 			}
+		}
+		// Over what the reference passes: passed by the runtime under
+		// test too, failed unexpectedly, known gaps (skipped).
+		fmt.Printf("gate: %d passed, %d failed, %d skipped\n", checked-len(gaps), len(unexpected), len(gaps)-len(unexpected))
+		if len(unexpected) > 0 {
 			os.Exit(1)
 		}
 	}
@@ -361,9 +380,14 @@ func runAll(work string, programs []string, rts []ociRuntime) map[string]*Result
 			}
 		}()
 	}
+feed:
 	for _, p := range programs {
 		for _, rt := range rts {
-			queue <- job{p, rt}
+			select {
+			case queue <- job{p, rt}:
+			case <-interrupted.Done():
+				break feed
+			}
 		}
 	}
 	close(queue)
@@ -385,7 +409,7 @@ func runOne(work, prog string, rt ociRuntime) *Result {
 		cgBefore = testCgroups()
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(interrupted, *timeout)
 	defer cancel()
 	argv := append(append(sandboxLauncher(), rt.Launcher...), filepath.Join(*binDir, prog))
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -408,6 +432,9 @@ func runOne(work, prog string, rt ociRuntime) *Result {
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-done
 			r.Status = fmt.Sprintf("timeout after %s", *timeout)
+			if interrupted.Err() != nil {
+				r.Status = "interrupted"
+			}
 		}
 	}
 	r.Duration = time.Since(start)
@@ -669,8 +696,9 @@ func assertionKeys(r *Result) map[string]Assertion {
 
 const completes = "program completes"
 
-func findGaps(programs []string, results map[string]*Result, ref, sub string) []gap {
-	var gaps []gap
+// findGaps also returns how many assertions of the reference it checked
+// (each passed assertion, and "program completes" where it completed).
+func findGaps(programs []string, results map[string]*Result, ref, sub string) (gaps []gap, checked int) {
 	for _, p := range programs {
 		rr, sr := results[ref+"/"+p], results[sub+"/"+p]
 		if rr == nil || sr == nil {
@@ -689,6 +717,10 @@ func findGaps(programs []string, results map[string]*Result, ref, sub string) []
 		// failure (a *_fail program whose runtime refused the config runs
 		// none of runtimetest's assertions, and need not).
 		_, subFail, _ := sr.Counts()
+		checked += len(keys)
+		if !rr.Broken() {
+			checked++
+		}
 		for _, k := range keys {
 			a, ok := sk[k]
 			if ok && a.Verdict == Pass || !ok && subFail == 0 {
@@ -704,7 +736,7 @@ func findGaps(programs []string, results map[string]*Result, ref, sub string) []
 			gaps = append(gaps, gap{Program: p, Key: completes, Status: sr.Status, Stderr: sr.Stderr, Diag: sr.TAP.Trailer})
 		}
 	}
-	return gaps
+	return gaps, checked
 }
 
 func writeGaps(w io.Writer, gaps []gap, ref, sub string) {
@@ -781,21 +813,38 @@ func writeJSON(path string, results map[string]*Result) {
 	os.WriteFile(path, b, 0o644)
 }
 
-func readExpect(path string) (map[string]bool, error) {
-	known := map[string]bool{}
-	if path == "" {
+// knownGaps are the lines of an -expect file: "PROGRAM<TAB>ASSERTION",
+// PROGRAM a glob, ASSERTION as the gap list prints it (numbers as N) or
+// "*" for all of the program's.
+type knownGaps [][2]string
+
+func (k knownGaps) has(g gap) bool {
+	for _, e := range k {
+		if ok, _ := path.Match(e[0], g.Program); ok && (e[1] == "*" || e[1] == g.Key) {
+			return true
+		}
+	}
+	return false
+}
+
+func readExpect(file string) (knownGaps, error) {
+	var known knownGaps
+	if file == "" {
 		return known, nil
 	}
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" || strings.HasPrefix(l, "#") {
+	for i, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l == "" || strings.HasPrefix(l, "#") {
 			continue
 		}
-		known[l] = true
+		prog, key, ok := strings.Cut(l, "\t")
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: want PROGRAM<TAB>ASSERTION", file, i+1)
+		}
+		known = append(known, [2]string{strings.TrimSpace(prog), strings.TrimSpace(key)})
 	}
 	return known, nil
 }
