@@ -29,7 +29,7 @@ test: unit integration vmtest
 
 unit:
 	$(GO) vet -tags "$(TAGS)" ./...
-	$(GO) test -tags "$(TAGS)" $(TESTFLAGS) ./libcontainer/... ./cgroups/... ./seccomp/...
+	$(GO) test -tags "$(TAGS)" $(TESTFLAGS) ./libcontainer/... ./cgroups/... ./seccomp/... ./tests/conformance/
 
 integration: husk
 	HUSK_BINARY=$(CURDIR)/husk $(GO) test -tags "$(TAGS)" -count=1 -timeout 30m $(TESTFLAGS) ./tests/integration/

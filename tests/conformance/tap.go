@@ -37,6 +37,7 @@ type TAP struct {
 	PlanSkip   bool // "1..0 # SKIP ...": the whole program skipped itself
 	BailOut    string
 	Trailer    string // diagnostics after the last test, or of a stream with none
+	Header     bool   // a "TAP version" line was seen
 }
 
 var (
@@ -104,9 +105,13 @@ func ParseTAP(r io.Reader) TAP {
 			t.BailOut = strings.TrimSpace(strings.TrimPrefix(line, "Bail out!"))
 			continue
 		}
+		if strings.HasPrefix(line, "TAP version") {
+			t.Header = true
+			continue
+		}
 		m := testLine.FindStringSubmatch(line)
 		if m == nil {
-			continue // "TAP version 13", stray output
+			continue // stray output
 		}
 		a := Assertion{Line: line, Desc: m[3], Verdict: Pass}
 		a.Num, _ = strconv.Atoi(m[2])
