@@ -13,6 +13,7 @@ VMTESTS ?= ^TestCgroup
 .PHONY: husk demo test unit integration vmtest clean
 
 include tests/engines/engines.mk
+include tests/conformance/conformance.mk
 
 husk:
 	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o husk .
@@ -28,7 +29,7 @@ test: unit integration vmtest
 
 unit:
 	$(GO) vet -tags "$(TAGS)" ./...
-	$(GO) test -tags "$(TAGS)" $(TESTFLAGS) ./libcontainer/... ./cgroups/... ./seccomp/...
+	$(GO) test -tags "$(TAGS)" $(TESTFLAGS) ./libcontainer/... ./cgroups/... ./seccomp/... ./tests/conformance/
 
 integration: husk
 	HUSK_BINARY=$(CURDIR)/husk $(GO) test -tags "$(TAGS)" -count=1 -timeout 30m $(TESTFLAGS) ./tests/integration/

@@ -251,7 +251,7 @@ func passedFDs(preserve int) (int, []string) {
 func (c *Container) undoCreate() {
 	if c.init != nil && c.init.spec.Hooks != nil {
 		state := specs.State{Version: specs.Version, ID: c.init.id, Status: specs.StateStopped, Bundle: c.init.bundle, Annotations: c.init.spec.Annotations}
-		defer func() { c.warn(runHooks("poststop", c.init.spec.Hooks.Poststop, state)) }()
+		defer func() { c.warn(runWarnHooks("poststop", c.init.spec.Hooks.Poststop, state)) }()
 	}
 	if c.init != nil {
 		c.init.kill()
@@ -423,7 +423,7 @@ func (c *Container) Start() error {
 	// is executed but before start returns; a failure is a warning, and
 	// the lifecycle goes on.
 	if h := c.rec.Spec.Hooks; h != nil {
-		c.warn(runHooks("poststart", h.Poststart, c.specState(specs.StateRunning)))
+		c.warn(runWarnHooks("poststart", h.Poststart, c.specState(specs.StateRunning)))
 	}
 	return nil
 }
@@ -504,7 +504,7 @@ func (c *Container) Delete(force bool) error {
 	// runtime-spec: poststop hooks MUST be called after the container is
 	// deleted but before delete returns; a failure is a warning.
 	if h := c.rec.Spec.Hooks; h != nil {
-		c.warn(runHooks("poststop", h.Poststop, c.specState(specs.StateStopped)))
+		c.warn(runWarnHooks("poststop", h.Poststop, c.specState(specs.StateStopped)))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -31,6 +32,30 @@ func runHooks(kind string, hooks []specs.Hook, state specs.State) error {
 		}
 	}
 	return nil
+}
+
+// runWarnHooks runs every hook in order, each with the state on stdin,
+// whatever the ones before did, and returns all their failures: for
+// poststart and poststop, whose failures are warnings.
+//
+// runtime-spec: if any poststart (poststop) hook fails, the runtime MUST
+// log a warning, but the remaining hooks and lifecycle continue as if the
+// hook had succeeded.
+func runWarnHooks(kind string, hooks []specs.Hook, state specs.State) error {
+	if len(hooks) == 0 {
+		return nil
+	}
+	data, err := json.Marshal(state)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i, h := range hooks {
+		if err := runHook(h, data); err != nil {
+			errs = append(errs, fmt.Errorf("%s hook %d (%s): %w", kind, i, h.Path, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // runHook runs one hook: path, args (args[0] is its argv[0]), and exactly

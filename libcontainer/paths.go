@@ -105,7 +105,7 @@ func readonlyPaths(paths []string) error {
 }
 
 // setHostnames implements hostname and domainname (validation made sure
-// the UTS namespace is the container's own).
+// the UTS namespace is the container's, new or joined).
 func setHostnames(spec *specs.Spec) error {
 	if spec.Hostname != "" {
 		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {

@@ -269,12 +269,15 @@ func (v *validator) hostname() {
 	if v.spec.Linux == nil {
 		return
 	}
+	// A new uts namespace, or one joined by path (as runc and crun do):
+	// never the runtime's own.
 	plan := planNamespaces(v.spec.Linux.Namespaces)
-	if v.spec.Hostname != "" && !plan.isNew(specs.UTSNamespace) {
-		v.errorf("hostname", "setting the hostname requires a new uts namespace")
+	own := plan.isNew(specs.UTSNamespace) || plan.join[specs.UTSNamespace] != ""
+	if v.spec.Hostname != "" && !own {
+		v.errorf("hostname", "setting the hostname requires a uts namespace (new or joined)")
 	}
-	if v.spec.Domainname != "" && !plan.isNew(specs.UTSNamespace) {
-		v.errorf("domainname", "setting the domain name requires a new uts namespace")
+	if v.spec.Domainname != "" && !own {
+		v.errorf("domainname", "setting the domain name requires a uts namespace (new or joined)")
 	}
 }
 

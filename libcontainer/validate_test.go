@@ -165,12 +165,12 @@ func TestValidateNamesTheField(t *testing.T) {
 		}, "linux.gidMappings", "must map the container's root"},
 		{"hostname without uts namespace", func(s *specs.Spec, _ string) {
 			s.Linux.Namespaces = s.Linux.Namespaces[:3]
-		}, "hostname", "new uts namespace"},
+		}, "hostname", "requires a uts namespace"},
 		{"domainname without uts namespace", func(s *specs.Spec, _ string) {
 			s.Hostname = ""
 			s.Domainname = "example.com"
 			s.Linux.Namespaces = s.Linux.Namespaces[:3]
-		}, "domainname", "new uts namespace"},
+		}, "domainname", "requires a uts namespace"},
 		{"mount without destination", func(s *specs.Spec, _ string) { s.Mounts[1].Destination = "" }, "mounts[1].destination", "must be set"},
 		{"idmapped mount", func(s *specs.Spec, _ string) {
 			s.Mounts[1].UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}

@@ -172,14 +172,19 @@ func TestHooksFailures(t *testing.T) {
 		}
 		e.checkGone(id, b)
 	})
-	// poststart and poststop failing: warnings, the container runs and goes.
+	// poststart and poststop failing: warnings, the hooks after the
+	// failing one still run, the container runs and goes.
 	t.Run("poststart and poststop fail", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
 		b := newBundle(t)
+		marks := t.TempDir()
+		touch := func(name string) specs.Hook {
+			return specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "touch " + filepath.Join(marks, name)}}
+		}
 		b.Spec.Hooks = &specs.Hooks{
-			Poststart: []specs.Hook{{Path: fail, Args: []string{"fail", "ps"}}},
-			Poststop:  []specs.Hook{{Path: fail, Args: []string{"fail", "pst"}}},
+			Poststart: []specs.Hook{{Path: fail, Args: []string{"fail", "ps"}}, touch("poststart-1")},
+			Poststop:  []specs.Hook{{Path: fail, Args: []string{"fail", "pst"}}, touch("poststop-1")},
 		}
 		b.Spec.Process.Args = []string{"sh", "-c", "echo ok"}
 		b.save()
@@ -187,6 +192,11 @@ func TestHooksFailures(t *testing.T) {
 		r := e.husk("run", "--bundle", b.Dir, id)
 		if r.Code != 0 || r.Stdout != "ok\n" || !strings.Contains(r.Stderr, "boom from ps") || !strings.Contains(r.Stderr, "boom from pst") {
 			t.Errorf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+		}
+		for _, m := range []string{"poststart-1", "poststop-1"} {
+			if _, err := os.Stat(filepath.Join(marks, m)); err != nil {
+				t.Errorf("the hook after the failing one did not run: %v", err)
+			}
 		}
 		e.checkGone(id, b)
 	})

@@ -3,6 +3,7 @@ package integration
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -574,7 +575,7 @@ func TestCgroupNamespace(t *testing.T) {
 	}
 }
 
-// TestHostnameDomainname: a new uts namespace gets hostname and
+// TestHostnameDomainname: a new or joined uts namespace gets hostname and
 // domainname, the host's are untouched; without one, both are refused.
 func TestHostnameDomainname(t *testing.T) {
 	t.Parallel()
@@ -597,11 +598,32 @@ func TestHostnameDomainname(t *testing.T) {
 			t.Errorf("host's names changed: %q %q → %q %q", hostBefore, domainBefore, hostAfter, domainAfter)
 		}
 	})
+	// A joined uts namespace gets them too (as with runc): it is the
+	// container's, not the host's.
+	t.Run("joined uts", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		b := newBundle(t)
+		holder := nsUnshareHolder(t, "--uts", "--")
+		nsSet(b.Spec, specs.UTSNamespace, fmt.Sprintf("/proc/%d/ns/uts", holder))
+		b.Spec.Hostname = "box-joined"
+		r, _ := nsRunScript(e, b, "hostname")
+		if r.Code != 0 || r.Stdout != "box-joined\n" {
+			t.Fatalf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+		}
+		out, err := exec.Command("nsenter", "-t", strconv.Itoa(holder), "-u", "hostname").Output()
+		if err != nil || string(out) != "box-joined\n" {
+			t.Errorf("the joined namespace's hostname: %q, %v", out, err)
+		}
+		if hostAfter, _ := os.ReadFile("/proc/sys/kernel/hostname"); string(hostAfter) != string(hostBefore) {
+			t.Errorf("host's hostname changed: %q → %q", hostBefore, hostAfter)
+		}
+	})
 	for _, tc := range []struct {
 		name, hostname, domainname, want string
 	}{
-		{"hostname without uts", "box-two", "", "hostname: setting the hostname requires a new uts namespace"},
-		{"domainname without uts", "", "example.test", "domainname: setting the domain name requires a new uts namespace"},
+		{"hostname without uts", "box-two", "", "hostname: setting the hostname requires a uts namespace (new or joined)"},
+		{"domainname without uts", "", "example.test", "domainname: setting the domain name requires a uts namespace (new or joined)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
