@@ -18,10 +18,10 @@ package main
 
 import (
 	"bytes"
-	"io"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
