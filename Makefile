@@ -13,6 +13,7 @@ VMTESTS ?= ^TestCgroup
 .PHONY: husk demo test unit integration vmtest clean
 
 include tests/engines/engines.mk
+include bench/bench.mk
 
 husk:
 	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o husk .
