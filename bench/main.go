@@ -51,6 +51,8 @@ var (
 	label    = flag.String("label", "", "what to call this machine in the header (default: host, or vm under ../shared/vm/run)")
 	rawOut   = flag.String("raw", "", "write every sample as JSON to this file")
 	timeout  = flag.Duration("wait", 30*time.Second, "how long a started /bin/true may take to exit")
+	stateIn  = flag.String("state", "auto", "where the runtimes' --root dirs go: a tmpfs, as /run is in production (auto: /run or /dev/shm, whichever is a tmpfs, else the temp dir)")
+	also     multiFlag
 	stopping atomic.Bool
 )
 
@@ -74,10 +76,20 @@ type bench struct {
 	// unsupported: "config/runtime" → why (the probe run failed).
 	unsupported map[string]string
 	failures    map[string][]string
+	stateDirs   []string // to remove at the end
+	stateNote   string
 	seq         atomic.Int64
 }
 
+// multiFlag collects -also NAME=PATH: more husk builds, timed in the same
+// run as husk itself (to measure a change before and after).
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
 func main() {
+	flag.Var(&also, "also", "NAME=PATH: another husk build to time beside the others (repeatable)")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fatal("bench needs root")
@@ -184,12 +196,23 @@ func (b *bench) setup() (*hostInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	stateDir, err := b.stateDir()
+	if err != nil {
+		return nil, err
+	}
 	add := func(name, bin string) {
 		if bin != "" {
-			b.rts = append(b.rts, &rtime{name: name, bin: bin, root: filepath.Join(b.dir, "root-"+name), note: "directly"})
+			b.rts = append(b.rts, &rtime{name: name, bin: bin, root: filepath.Join(stateDir, name), note: "directly"})
 		}
 	}
 	add("husk", husk)
+	for _, a := range also {
+		name, path, ok := strings.Cut(a, "=")
+		if !ok || name == "" || strings.ContainsAny(name, "/ ") {
+			return nil, fmt.Errorf("-also %q: want NAME=PATH", a)
+		}
+		add(name, path)
+	}
 	add("runc", *runcBin)
 	add("crun", *crunBin)
 	for _, r := range b.rts {
@@ -515,6 +538,35 @@ func (b *bench) forceDeleteAll(r *rtime) {
 	}
 }
 
+// stateDir makes the directory that holds each runtime's --root. The
+// runtimes keep their state in /run (husk, runc and crun alike), which is
+// a tmpfs on every systemd host: file creation there costs far less than
+// on a disk filesystem, and husk writes its state more often than crun.
+func (b *bench) stateDir() (string, error) {
+	parent := *stateIn
+	if parent == "auto" {
+		parent = ""
+		for _, d := range []string{"/run", "/dev/shm"} {
+			var st unix.Statfs_t
+			if unix.Statfs(d, &st) == nil && st.Type == unix.TMPFS_MAGIC {
+				parent = d
+				break
+			}
+		}
+	}
+	if parent == "" {
+		b.stateNote = "state dirs in " + b.dir + " (no tmpfs found)"
+		return b.dir, nil
+	}
+	dir, err := os.MkdirTemp(parent, "husk-bench-")
+	if err != nil {
+		return "", err
+	}
+	b.stateDirs = append(b.stateDirs, dir)
+	b.stateNote = "state dirs (--root) in " + parent + " (tmpfs)"
+	return dir, nil
+}
+
 // cleanup deletes every container left, removes the temp dir and checks
 // that no cgroup of ours is left anywhere. It reports whether all is gone.
 func (b *bench) cleanup() bool {
@@ -531,9 +583,11 @@ func (b *bench) cleanup() bool {
 			}
 		}
 	}
-	if err := os.RemoveAll(b.dir); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		clean = false
+	for _, d := range append(b.stateDirs, b.dir) {
+		if err := os.RemoveAll(d); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			clean = false
+		}
 	}
 	for _, cg := range leftoverCgroups(b.prefix) {
 		fmt.Fprintf(os.Stderr, "bench: left cgroup %s", cg)

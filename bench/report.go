@@ -62,7 +62,7 @@ func num(v float64) string {
 
 func (b *bench) report(out io.Writer, h *hostInfo) {
 	fmt.Fprintf(out, "\nhusk bench — %s: kernel %s, %s, %d CPUs, load %s, %s\n", h.label, h.kernel, h.cgroups, h.cpus, h.load, h.duration.Round(1e9))
-	fmt.Fprintf(out, "medians ± half the interquartile range; %d lifecycle iterations, N=%d containers × %d rounds; runtimes interleaved in random order\n", *iters, *conc, *rounds)
+	fmt.Fprintf(out, "medians ± half the interquartile range; %d lifecycle iterations, N=%d containers × %d rounds; runtimes interleaved in random order; %s\n", *iters, *conc, *rounds, b.stateNote)
 	for _, r := range b.rts {
 		fmt.Fprintf(out, "  %-5s %s (%s), %s\n", r.name, version(r.bin), r.orig, r.note)
 	}
