@@ -19,6 +19,8 @@ type ExecOpts struct {
 	// ConsoleSocket and Attach: as for CreateOpts.
 	ConsoleSocket string
 	Attach        ConsoleFunc
+	// BeforeChanges, if set, is called before the process is started.
+	BeforeChanges func()
 }
 
 // Process is a process husk exec started in a container. It is a child of
@@ -59,6 +61,9 @@ func (c *Container) Exec(p *specs.Process, opts ExecOpts) (*Process, error) {
 	b := &bootstrap{Spec: &spec, ID: c.rec.ID, Bundle: c.rec.Bundle, Rootfs: c.rec.Rootfs, CgroupPath: c.cg.Dir(), Exec: true}
 	b.PassFDs, b.Env = passedFDs(opts.PreserveFDs)
 	stdio := (&CreateOpts{Stdio: opts.Stdio}).stdio()
+	if opts.BeforeChanges != nil {
+		opts.BeforeChanges()
+	}
 	init, err := startInit(b, stdio, c.cg, nil)
 	if err != nil {
 		return nil, err
