@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -30,8 +29,7 @@ type rtime struct {
 
 // result is one timed call.
 type result struct {
-	dur    time.Duration
-	maxRSS int64 // KiB, ru_maxrss of the command (and the children it reaped)
+	dur time.Duration
 }
 
 // call runs the runtime with args, stdio on /dev/null and stderr captured,
@@ -68,9 +66,6 @@ func timed(ns *nsThread, bin string, args ...string) (result, error) {
 	err = cmd.Wait()
 	d := time.Since(t0)
 	res := result{dur: d}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		res.maxRSS = ru.Maxrss
-	}
 	if err != nil {
 		errf.Seek(0, io.SeekStart)
 		msg, _ := io.ReadAll(io.LimitReader(errf, 4096))
