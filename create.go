@@ -33,12 +33,13 @@ var createCommand = &cli.Command{
 
 // createContainer runs libcontainer.Create with the command's flags.
 func createContainer(c *cli.Context) (*libcontainer.Container, error) {
-	return createContainerAttached(c, nil)
+	return createContainerAttached(c, nil, nil)
 }
 
 // createContainerAttached is createContainer for husk run in the
-// foreground: a terminal without a console socket goes to attach.
-func createContainerAttached(c *cli.Context, attach libcontainer.ConsoleFunc) (*libcontainer.Container, error) {
+// foreground: a terminal without a console socket goes to attach, and
+// beforeChanges runs once the config is valid, before anything is made.
+func createContainerAttached(c *cli.Context, attach libcontainer.ConsoleFunc, beforeChanges func()) (*libcontainer.Container, error) {
 	id, err := containerID(c)
 	if err != nil {
 		return nil, err
@@ -59,6 +60,7 @@ func createContainerAttached(c *cli.Context, attach libcontainer.ConsoleFunc) (*
 		PreserveFDs:   c.Int("preserve-fds"),
 		ConsoleSocket: c.String("console-socket"),
 		Attach:        attach,
+		BeforeChanges: beforeChanges,
 		Logf:          initLog,
 		Warn:          func(msg string) { logger.warnf("%s", msg) },
 	})

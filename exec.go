@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 
@@ -37,6 +36,16 @@ var execCommand = &cli.Command{
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "exec even if the container is paused"},
 	},
 	Action: func(c *cli.Context) error {
+		detach := c.Bool("detach")
+		var sigs chan os.Signal
+		var caught func()
+		if !detach {
+			// Every signal is caught before the process is started, and
+			// forwarded once it runs. Registering them overlaps with
+			// loading the container.
+			sigs = make(chan os.Signal, 128)
+			caught = notifyAll(sigs)
+		}
 		ctr, err := loadContainer(c)
 		if err != nil {
 			return err
@@ -46,15 +55,11 @@ var execCommand = &cli.Command{
 			ctr.Close()
 			return err
 		}
-		detach := c.Bool("detach")
-		var sigs chan os.Signal
 		if !detach {
 			// The process may be a grandchild (an intermediate init clones
 			// it when a pid namespace must be joined from inside a user
 			// namespace): it comes to us when its parent exits.
 			unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-			sigs = make(chan os.Signal, 128)
-			signal.Notify(sigs)
 		}
 		tty := &attachedTTY{}
 		p, err := ctr.Exec(proc, libcontainer.ExecOpts{
@@ -63,6 +68,7 @@ var execCommand = &cli.Command{
 			IgnorePaused:  c.Bool("ignore-paused"),
 			ConsoleSocket: c.String("console-socket"),
 			Attach:        attachUnless(detach, tty),
+			BeforeChanges: caught,
 			Logf:          initLog,
 		})
 		ctr.Close() // other commands may act on the container meanwhile

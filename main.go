@@ -33,6 +33,8 @@ func init() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		// The container's init sets credentials, capabilities and seccomp,
 		// which are per thread: keep it on the thread that will execve.
+		// (husk starts init with GOMAXPROCS=1 in its environment, which
+		// makes this a no-op rather than a stop-the-world.)
 		runtime.GOMAXPROCS(1)
 		runtime.LockOSThread()
 	}

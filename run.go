@@ -23,12 +23,13 @@ var runCommand = &cli.Command{
 		// Orphans of a container without its own pid namespace come to us,
 		// so they are reaped rather than left as zombies.
 		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-		// Catch every signal from now on, so none sent while the container
-		// starts is lost: each is forwarded once init runs.
+		// Catch every signal before create changes anything, so none sent
+		// while the container starts is lost: each is forwarded once init
+		// runs. Registering them overlaps with reading the config.
 		sigs := make(chan os.Signal, 128)
-		signal.Notify(sigs)
+		caught := notifyAll(sigs)
 		tty := &attachedTTY{}
-		ctr, err := createContainerAttached(c, tty.receive)
+		ctr, err := createContainerAttached(c, tty.receive, caught)
 		if err != nil {
 			return err
 		}
@@ -53,6 +54,20 @@ var runCommand = &cli.Command{
 		}
 		return exitStatus(status)
 	},
+}
+
+// notifyAll is signal.Notify(c) for every signal, started in the
+// background: registering the ~65 signals takes the Go runtime a
+// handshake with its signal thread each, about 1.5 ms in all, which can
+// overlap with reading the config or the container's state. The returned
+// wait blocks until every signal is caught.
+func notifyAll(c chan<- os.Signal) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		signal.Notify(c)
+		close(done)
+	}()
+	return func() { <-done }
 }
 
 func runDetached(c *cli.Context) error {

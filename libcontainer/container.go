@@ -79,6 +79,9 @@ type CreateOpts struct {
 	// without one, Attach receives it (husk run in the foreground).
 	ConsoleSocket string
 	Attach        ConsoleFunc
+	// BeforeChanges, if set, is called once the config is loaded and
+	// valid, before create makes anything (state dir, cgroup, init).
+	BeforeChanges func()
 }
 
 func (o *CreateOpts) stdio() [3]*os.File {
@@ -112,6 +115,9 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	console, err := consoleFor(spec.Process, opts.ConsoleSocket, opts.Attach)
 	if err != nil {
 		return nil, err
+	}
+	if opts.BeforeChanges != nil {
+		opts.BeforeChanges()
 	}
 	dir, err := lockNew(root, id)
 	if err != nil {

@@ -24,6 +24,12 @@ const initSyncEnv = "_HUSK_INIT_SYNC"
 // seccomp filter is on, syscalls the container's profile need not allow.
 const initGodebug = "GODEBUG=asyncpreemptoff=1"
 
+// initMaxProcs starts init's Go runtime with the one P it runs on (see
+// main's init): setting GOMAXPROCS there instead stops the world to drop
+// the others, which costs init up to a millisecond before it does any
+// work. The container's process does not inherit init's environment.
+const initMaxProcs = "GOMAXPROCS=1"
+
 // stepError records which stage of init failed.
 type stepError struct {
 	step string
@@ -107,7 +113,7 @@ func reexecInit(syncFD int, conn syncConn) error {
 		files = append(files, os.NewFile(uintptr(fd), "fd"))
 	}
 	cmd := exec.Command("/proc/self/exe", "init")
-	cmd.Env = []string{initSyncEnv + "=" + strconv.Itoa(syncFD)}
+	cmd.Env = []string{initSyncEnv + "=" + strconv.Itoa(syncFD), initMaxProcs}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	var joins []string
 	if next := os.Getenv(nsenterNextEnv); next != "" {

@@ -20,6 +20,8 @@ type ExecOpts struct {
 	// ConsoleSocket and Attach: as for CreateOpts.
 	ConsoleSocket string
 	Attach        ConsoleFunc
+	// BeforeChanges, if set, is called before the process is started.
+	BeforeChanges func()
 }
 
 // Process is a process husk exec started in a container. It is a child of
@@ -73,6 +75,9 @@ func (c *Container) Exec(p *specs.Process, opts ExecOpts) (*Process, error) {
 	// kills it with the rest of the cgroup, or makes it fail to start;
 	// a pid reuse is caught below.
 	c.Close()
+	if opts.BeforeChanges != nil {
+		opts.BeforeChanges()
+	}
 	init, err := startInit(b, stdio, c.cg, nil)
 	if err != nil {
 		return nil, err

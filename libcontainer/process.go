@@ -98,7 +98,7 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 	cmd := &exec.Cmd{
 		Path:        self,
 		Args:        []string{"husk", "init"},
-		Env:         []string{initSyncEnv + "=" + strconv.Itoa(3+b.PassFDs), initGodebug},
+		Env:         []string{initSyncEnv + "=" + strconv.Itoa(3+b.PassFDs), initGodebug, initMaxProcs},
 		Stdin:       stdio[0],
 		Stdout:      stdio[1],
 		Stderr:      stdio[2],
