@@ -28,8 +28,9 @@ demo: husk
 	bash tests/demo.sh ./husk
 
 # Every test: unit tests, the root integration suite on this host, then
-# the cgroup v2 suite in a VM with a pure cgroup v2 hierarchy.
-test: unit integration vmtest
+# the cgroup v2 suite in a VM with a pure cgroup v2 hierarchy, then
+# containerd and podman driving husk (and runc beside it), here and in the VM.
+test: unit integration vmtest engines engines-vm
 
 unit:
 	$(GO) vet -tags "$(TAGS)" ./...
