@@ -190,7 +190,8 @@ func lcScript(b *bundle, script string) {
 // lcWaitFile waits for path to exist, failing the test otherwise.
 func lcWaitFile(t *testing.T, path string) {
 	t.Helper()
-	if !waitFor(5*time.Second, func() bool { _, err := os.Stat(path); return err == nil }) {
+	// Generous: the VM's CPU is emulated, and the machine is shared.
+	if !waitFor(30*time.Second, func() bool { _, err := os.Stat(path); return err == nil }) {
 		t.Fatalf("%s did not appear", path)
 	}
 }

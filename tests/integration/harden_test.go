@@ -550,6 +550,10 @@ func TestHardenDevNullMasking(t *testing.T) {
 			fsSymlink(t, "../../../../../../../../dev/null", filepath.Join(rootfs, "dev", "null"))
 		}, false, "too many levels of symbolic links"},
 		{"symlink to a null device of the image", func(t *testing.T, rootfs string) {
+			var fs unix.Statfs_t
+			if unix.Statfs(rootfs, &fs) == nil && fs.Flags&unix.ST_NODEV != 0 {
+				t.Skip("the rootfs is on a nodev mount: its device nodes cannot be opened")
+			}
 			hdMknod(t, filepath.Join(rootfs, "devs", "null"), 1, 3)
 			fsSymlink(t, "/devs/null", filepath.Join(rootfs, "dev", "null"))
 		}, true, ""},
