@@ -27,9 +27,10 @@ husk:
 demo: husk
 	bash tests/demo.sh ./husk
 
-# Every test: unit tests, the root integration suite on this host, then
-# the cgroup v2 suite in a VM with a pure cgroup v2 hierarchy.
-test: unit integration vmtest
+# Every test: unit tests, the root integration suite on this host, the
+# cgroup v2 suite in a VM with a pure cgroup v2 hierarchy, then the OCI
+# runtime-tools suite on this host, gated on tests/conformance/known-gaps.txt.
+test: unit integration vmtest conformance-ci
 
 unit:
 	$(GO) vet -tags "$(TAGS)" ./...
