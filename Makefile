@@ -27,10 +27,12 @@ husk:
 demo: husk
 	bash tests/demo.sh ./husk
 
-# Every test: unit tests, the root integration suite on this host, then
-# the cgroup v2 suite in a VM with a pure cgroup v2 hierarchy, then
-# containerd and podman driving husk (and runc beside it), here and in the VM.
-test: unit integration vmtest engines engines-vm
+# Every test: unit tests, the root integration suite on this host, the
+# cgroup v2 suite in a VM with a pure cgroup v2 hierarchy, containerd and
+# podman driving husk (and runc beside it) here and in the VM, then the
+# OCI runtime-tools suite on this host, gated on
+# tests/conformance/known-gaps.txt.
+test: unit integration vmtest engines engines-vm conformance-ci
 
 unit:
 	$(GO) vet -tags "$(TAGS)" ./...

@@ -165,6 +165,14 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	if err := c.saveProgress(0); err != nil {
 		return c, err
 	}
+	if inHostMountNS(spec) {
+		if c.rec.RootfsMount, err = bindRootfsOnHost(c.rec.Rootfs); err != nil {
+			return c, err
+		}
+		if err := c.saveProgress(0); err != nil {
+			return c, err
+		}
+	}
 	faultPoint("before-clone")
 	listener, err := listenExec(dir)
 	if err != nil {
@@ -269,6 +277,9 @@ func (c *Container) undoCreate() {
 	}
 	if c.rdt != nil {
 		c.rdt.remove()
+	}
+	if c.rec != nil {
+		c.warn(unbindRootfs(c.rec.Rootfs, c.rec.RootfsMount))
 	}
 	c.dir.remove()
 	c.dir.unlock()
@@ -503,6 +514,9 @@ func (c *Container) Delete(force bool) error {
 		if err := rdt.remove(); err != nil {
 			return fmt.Errorf("removing the Intel RDT group: %w", err)
 		}
+	}
+	if err := unbindRootfs(c.rec.Rootfs, c.rec.RootfsMount); err != nil {
+		return err
 	}
 	if err := c.dir.remove(); err != nil {
 		return fmt.Errorf("removing state dir: %w", err)

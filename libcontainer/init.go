@@ -208,7 +208,7 @@ func runInit(conn syncConn) (syncConn, error) {
 	if err != nil {
 		return conn, err
 	}
-	if err := step("entering rootfs", enterRoot(b.Rootfs, b.NoPivot)); err != nil {
+	if err := step("entering rootfs", enterRoot(b.Rootfs, b.NoPivot, inHostMountNS(spec))); err != nil {
 		return conn, err
 	}
 	// Before finishRootfs: root.readonly would make a missing cwd
@@ -285,6 +285,13 @@ func createHooks(conn syncConn, b *bootstrap) (specs.State, error) {
 // the parent learns of success when the sync socket closes on exec.
 func execInit(conn *syncConn, b *bootstrap, warn func(string)) error {
 	p := b.Spec.Process
+	// A container without a mount namespace is the host's, chrooted
+	// (see enterRoot): its rootfs mount is where its "/" is.
+	if inHostMountNS(b.Spec) {
+		if err := step("entering rootfs", chrootInto(b.Rootfs)); err != nil {
+			return err
+		}
+	}
 	if !b.NoNewKeyring {
 		if err := step("joining session keyring", joinSessionKeyring(b.ID)); err != nil {
 			return err

@@ -17,12 +17,16 @@ import (
 // the createRuntime and createContainer hooks run, then enterRoot.
 func prepareRootfs(b *bootstrap) error {
 	spec := b.Spec
-	if err := setRootPropagation(b.Rootfs, spec.Linux.RootfsPropagation); err != nil {
-		return err
-	}
-	// pivot_root needs new_root to be a mount point.
-	if err := unix.Mount(b.Rootfs, b.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return &mountError{op: "binding rootfs", source: b.Rootfs, target: b.Rootfs, err: err}
+	// In the runtime's mount namespace the parent made rootfs a private
+	// mount point already (bindRootfsOnHost); "/" is the host's.
+	if !inHostMountNS(spec) {
+		if err := setRootPropagation(b.Rootfs, spec.Linux.RootfsPropagation); err != nil {
+			return err
+		}
+		// pivot_root needs new_root to be a mount point.
+		if err := unix.Mount(b.Rootfs, b.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return &mountError{op: "binding rootfs", source: b.Rootfs, target: b.Rootfs, err: err}
+		}
 	}
 	root, err := os.OpenFile(b.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -252,8 +256,12 @@ func bindsHostDev(mounts []specs.Mount) bool {
 }
 
 // enterRoot makes rootfs the root: pivot_root, or with --no-pivot (and on
-// an initramfs, where pivot_root is impossible) MS_MOVE plus chroot.
-func enterRoot(rootfs string, noPivot bool) error {
+// an initramfs, where pivot_root is impossible) MS_MOVE plus chroot. In the
+// runtime's mount namespace, chroot alone: the host's root stays as it is.
+func enterRoot(rootfs string, noPivot, hostMountNS bool) error {
+	if hostMountNS {
+		return chrootInto(rootfs)
+	}
 	if !noPivot && !onRamfs() {
 		return pivotRoot(rootfs)
 	}
@@ -313,4 +321,82 @@ func remountRootReadonly() error {
 		return &mountError{op: "making root read-only", target: "/", err: err}
 	}
 	return nil
+}
+
+// runtime-spec: if a namespace type is not specified in the namespaces
+// array, the container MUST inherit the runtime namespace of that type.
+//
+// inHostMountNS reports whether the container has no mount namespace of
+// its own: its mounts are then made in the runtime's, under rootfs, and
+// it is chrooted into rootfs rather than pivoted.
+func inHostMountNS(spec *specs.Spec) bool {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.MountNamespace {
+			return false
+		}
+	}
+	return true
+}
+
+// bindRootfsOnHost makes rootfs a mount point of its own in the runtime's
+// mount namespace, private, for a container without a mount namespace:
+// the container's mounts go under it and never propagate to the host's
+// other mounts, chroot's "/" is a mount that root.readonly can change
+// without touching the host's, and delete removes the lot by detaching
+// it (unbindRootfs). It returns the mount's id, which delete checks.
+func bindRootfsOnHost(rootfs string) (uint64, error) {
+	if err := unix.Mount(rootfs, rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return 0, &mountError{op: "binding rootfs", source: rootfs, target: rootfs, err: err}
+	}
+	id, err := mountID(rootfs)
+	if err == nil {
+		err = unix.Mount("", rootfs, "", unix.MS_PRIVATE|unix.MS_REC, "")
+		if err != nil {
+			err = &mountError{op: "making rootfs private", target: rootfs, err: err}
+		}
+	}
+	if err != nil {
+		unix.Unmount(rootfs, unix.MNT_DETACH)
+		return 0, err
+	}
+	return id, nil
+}
+
+// unbindRootfs detaches what bindRootfsOnHost made, with every mount the
+// container made under it, if the topmost mount at rootfs is still that
+// one (id): never a mount rootfs had before create.
+func unbindRootfs(rootfs string, id uint64) error {
+	if id == 0 {
+		return nil
+	}
+	now, err := mountID(rootfs)
+	if err != nil || now != id {
+		return nil
+	}
+	if err := unix.Unmount(rootfs, unix.MNT_DETACH); err != nil {
+		return &mountError{op: "detaching rootfs", target: rootfs, err: err}
+	}
+	return nil
+}
+
+func mountID(path string) (uint64, error) {
+	var st unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &st); err != nil {
+		return 0, &os.PathError{Op: "statx", Path: path, Err: err}
+	}
+	if st.Mask&unix.STATX_MNT_ID == 0 {
+		return 0, &os.PathError{Op: "statx", Path: path, Err: errors.New("no mount id (kernel older than 5.8)")}
+	}
+	return st.Mnt_id, nil
+}
+
+// chrootInto makes rootfs the root of this process only.
+func chrootInto(rootfs string) error {
+	if err := unix.Chdir(rootfs); err != nil {
+		return &os.PathError{Op: "chdir", Path: rootfs, Err: err}
+	}
+	if err := unix.Chroot("."); err != nil {
+		return os.NewSyscallError("chroot", err)
+	}
+	return unix.Chdir("/")
 }

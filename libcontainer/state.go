@@ -38,6 +38,9 @@ type record struct {
 	CgroupTop   string            `json:"cgroupTop,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Spec        *specs.Spec       `json:"spec"`
+	// RootfsMount is the id of the mount bindRootfsOnHost made, for a
+	// container without a mount namespace: delete detaches it.
+	RootfsMount uint64 `json:"rootfsMount,omitempty"`
 	// Ready is set once create completed; before, the container is
 	// "creating" (or was left by a husk that died: delete cleans up).
 	Ready bool `json:"ready"`

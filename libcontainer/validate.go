@@ -187,10 +187,13 @@ func (v *validator) namespaces() {
 			v.namespacePath(path+".path", ns)
 		}
 	}
-	if !seen[specs.MountNamespace] {
-		v.errorf("linux.namespaces", "a mount namespace is required")
-	}
 	plan := planNamespaces(v.spec.Linux.Namespaces)
+	// Without a mount namespace the mounts are made in the runtime's (see
+	// bindRootfsOnHost), which init could not do from a user namespace
+	// of its own.
+	if !seen[specs.MountNamespace] && plan.isNew(specs.UserNamespace) {
+		v.errorf("linux.namespaces", "a new user namespace needs a mount namespace")
+	}
 	if plan.isNew(specs.UserNamespace) && (plan.join[specs.MountNamespace] != "" || plan.join[specs.TimeNamespace] != "") {
 		v.errorf("linux.namespaces", "creating a user namespace while joining a mount or time namespace is not supported")
 	}

@@ -118,9 +118,9 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"namespace twice", func(s *specs.Spec, _ string) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.PIDNamespace})
 		}, "linux.namespaces[5].type", "given twice"},
-		{"no mount namespace", func(s *specs.Spec, _ string) {
-			s.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.UTSNamespace}}
-		}, "linux.namespaces", "mount namespace is required"},
+		{"user namespace without mount namespace", func(s *specs.Spec, _ string) {
+			s.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.UserNamespace}}
+		}, "linux.namespaces", "a new user namespace needs a mount namespace"},
 		{"missing namespace path", func(s *specs.Spec, _ string) {
 			s.Linux.Namespaces[1].Path = "/proc/4194305/ns/net" // above the largest pid_max
 		}, "linux.namespaces[1].path", "/proc/4194305/ns/net: no such file or directory"},

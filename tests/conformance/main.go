@@ -258,9 +258,16 @@ func run() error {
 	ref, sub := findRef(rts)
 	var gaps []gap
 	var checked int
-	if ref != "" {
+	switch {
+	case ref != "":
 		gaps, checked = findGaps(programs, results, ref, sub)
 		writeGaps(&report, gaps, ref, sub)
+	case *gate:
+		// No reference in this run: the gate is over every assertion of
+		// the runtime under test, and -expect lists all it fails.
+		sub = rts[0].Name
+		gaps, checked = ownFailures(programs, results, sub)
+		writeGaps(&report, gaps, "", sub)
 	}
 	fmt.Fprintf(&report, "\ntime: %s\n", elapsed.Round(time.Second))
 	// Totals last, the runtime under test's closing the output.
@@ -276,7 +283,7 @@ func run() error {
 		os.Exit(130)
 	}
 
-	if *gate && ref != "" {
+	if *gate {
 		known, err := readExpect(*expect)
 		if err != nil {
 			return err
@@ -288,13 +295,18 @@ func run() error {
 			}
 		}
 		if len(unexpected) > 0 {
-			fmt.Printf("\ngate: %d assertions %s passes fail with %s and are not in %s:\n", len(unexpected), ref, sub, *expect)
+			what := fmt.Sprintf("%s passes fail with %s", ref, sub)
+			if ref == "" {
+				what = sub + " fails"
+			}
+			fmt.Printf("\ngate: %d assertions %s and are not in %s:\n", len(unexpected), what, *expect)
 			for _, g := range unexpected {
 				fmt.Printf("  %s\t%s\n", g.Program, g.Key)
 			}
 		}
-		// Over what the reference passes: passed by the runtime under
-		// test too, failed unexpectedly, known gaps (skipped).
+		// Over what the reference passes (or, alone, every assertion):
+		// passed by the runtime under test too, failed unexpectedly,
+		// known gaps (skipped).
 		fmt.Printf("gate: %d passed, %d failed, %d skipped\n", checked-len(gaps), len(unexpected), len(gaps)-len(unexpected))
 		if len(unexpected) > 0 {
 			os.Exit(1)
@@ -750,8 +762,41 @@ func findGaps(programs []string, results map[string]*Result, ref, sub string) (g
 	return gaps, checked
 }
 
+// ownFailures is findGaps without a reference: every assertion the
+// runtime under test failed, and "program completes" where it did not.
+func ownFailures(programs []string, results map[string]*Result, sub string) (gaps []gap, checked int) {
+	for _, p := range programs {
+		r := results[sub+"/"+p]
+		if r == nil {
+			continue
+		}
+		keys := assertionKeys(r)
+		pass, fail, _ := r.Counts()
+		checked += pass + fail
+		for k, a := range keys {
+			if a.Verdict == Fail {
+				gaps = append(gaps, gap{Program: p, Key: k, Line: a.Line, Diag: a.Diag, Status: r.Status})
+			}
+		}
+		if r.Broken() {
+			gaps = append(gaps, gap{Program: p, Key: completes, Status: r.Status, Stderr: r.Stderr, Diag: r.TAP.Trailer})
+		}
+	}
+	sort.SliceStable(gaps, func(i, j int) bool {
+		if gaps[i].Program != gaps[j].Program {
+			return gaps[i].Program < gaps[j].Program
+		}
+		return gaps[i].Key < gaps[j].Key
+	})
+	return gaps, checked
+}
+
 func writeGaps(w io.Writer, gaps []gap, ref, sub string) {
-	fmt.Fprintf(w, "\n%d assertions %s passes and %s does not", len(gaps), ref, sub)
+	if ref == "" {
+		fmt.Fprintf(w, "\n%d assertions %s fails", len(gaps), sub)
+	} else {
+		fmt.Fprintf(w, "\n%d assertions %s passes and %s does not", len(gaps), ref, sub)
+	}
 	if len(gaps) == 0 {
 		fmt.Fprintln(w)
 		return

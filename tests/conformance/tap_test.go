@@ -91,3 +91,27 @@ func TestGaps(t *testing.T) {
 		t.Errorf("gaps %q, checked %d", got, checked)
 	}
 }
+
+func TestOwnFailures(t *testing.T) {
+	results := map[string]*Result{
+		"husk/p": {Runtime: "husk", Program: "p", Status: "exit status 1",
+			TAP: ParseTAP(strings.NewReader("ok 1 - a\nnot ok 2 - b 42\nnot ok 3 - c\n1..3\n"))},
+		"husk/q": {Runtime: "husk", Program: "q", TAP: ParseTAP(strings.NewReader("TAP version 13\nok 1 - d\n1..1\n"))},
+	}
+	gaps, checked := ownFailures([]string{"p", "q"}, results, "husk")
+	var keys []string
+	for _, g := range gaps {
+		keys = append(keys, g.Program+":"+g.Key)
+	}
+	// Every failed assertion, numbers normalised, and the run that did
+	// not complete; q passed everything.
+	if got := strings.Join(keys, ","); got != "p:b N,p:c,p:program completes" || checked != 5 {
+		t.Errorf("failures %q, checked %d", got, checked)
+	}
+	known := knownGaps{{"p", "*"}}
+	for _, g := range gaps {
+		if !known.has(g) {
+			t.Errorf("%s: not matched by p<TAB>*", g.Key)
+		}
+	}
+}

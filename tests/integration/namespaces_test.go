@@ -13,10 +13,10 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// TestNamespacesNewEach creates one namespace type at a time (with the
-// mount namespace husk requires) and checks, from inside, that exactly
-// that type (and mnt) differs from the host's while every other type is
-// the host's own namespace.
+// TestNamespacesNewEach creates one namespace type at a time (with a
+// mount namespace; TestNamespacesNoneInherited goes without) and checks,
+// from inside, that exactly that type (and mnt) differs from the host's
+// while every other type is the host's own namespace.
 func TestNamespacesNewEach(t *testing.T) {
 	t.Parallel()
 	host := map[string]string{}
