@@ -47,8 +47,8 @@ func (c *checker) hooks() {
 
 // entrypoint: process.args[0] found and executable in the rootfs, with
 // the process's PATH, as init's lookPath will look for it. A bind mount
-// that covers a candidate is looked into; another mount cannot be, and
-// makes a miss a warning.
+// that covers a candidate is looked into, a tmpfs starts empty; another
+// mount cannot be looked into, and makes a miss a warning.
 func (c *checker) entrypoint() {
 	p := c.spec.Process
 	if len(p.Args) == 0 || p.Args[0] == "" {
@@ -109,6 +109,8 @@ func (c *checker) executableInContainer(path string) error {
 			src = filepath.Join(c.bundle, src)
 		}
 		return executableAt(nil, filepath.Join(src, rest), path)
+	case m.Type == "tmpfs":
+		return fmt.Errorf("%s: %w (under a tmpfs)", path, unix.ENOENT)
 	}
 	return fmt.Errorf("%s: %w", path, errUnknown)
 }
@@ -119,6 +121,9 @@ func (c *checker) coveringMount(path string) (specs.Mount, string, bool) {
 	path = filepath.Clean("/" + path)
 	for i := len(c.spec.Mounts) - 1; i >= 0; i-- {
 		m := c.spec.Mounts[i]
+		if m.Destination == "" {
+			continue // validation reported it
+		}
 		dest := filepath.Clean("/" + m.Destination)
 		if rel, err := filepath.Rel(dest, path); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
 			return m, rel, true
