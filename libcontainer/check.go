@@ -80,6 +80,7 @@ func Check(bundle string) *Report {
 	c.idmappedMounts()
 	c.entrypoint()
 	c.cwd()
+	c.newDirs()
 	c.user()
 	return r
 }

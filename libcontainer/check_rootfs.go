@@ -233,3 +233,76 @@ func passwdHas(passwd string, uid uint32) bool {
 	}
 	return false
 }
+
+// newDirs: in a new user namespace, init creates missing mount
+// destinations and the cwd as the namespace's root, whom the kernel lets
+// write only in directories whose owner and group the namespace maps, or
+// that anyone may write.
+func (c *checker) newDirs() {
+	l := c.spec.Linux
+	if !planNamespaces(l.Namespaces).isNew(specs.UserNamespace) {
+		return
+	}
+	root, err := os.OpenFile(rootfsPath(c.bundle, c.spec), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer root.Close()
+	for i, m := range c.spec.Mounts {
+		if m.Destination == "" || c.coveredBefore(m.Destination, i) {
+			continue
+		}
+		if err := creatableInRoot(root, m.Destination, l); err != nil {
+			c.r.add("error", fmt.Sprintf("mounts[%d].destination", i), err.Error(), "create it in the rootfs, or chown the rootfs to the mapped ids")
+		}
+	}
+	if cwd := c.spec.Process.Cwd; filepath.IsAbs(cwd) && !c.coveredBefore(cwd, len(c.spec.Mounts)) {
+		if err := creatableInRoot(root, cwd, l); err != nil {
+			c.r.add("error", "process.cwd", err.Error(), "create it in the rootfs, or chown the rootfs to the mapped ids")
+		}
+	}
+}
+
+// coveredBefore reports whether one of the first n mounts holds path.
+func (c *checker) coveredBefore(path string, n int) bool {
+	saved := c.spec.Mounts
+	defer func() { c.spec.Mounts = saved }()
+	c.spec.Mounts = saved[:n]
+	_, _, ok := c.coveringMount(path)
+	return ok
+}
+
+// creatableInRoot tells whether the user namespace's root could create
+// path in root: fine if it exists; else its deepest existing directory
+// must be the namespace's (owner and group mapped) or writable by all.
+func creatableInRoot(root *os.File, path string, l *specs.Linux) error {
+	path = filepath.Clean(path)
+	for dir := path; ; dir = filepath.Dir(dir) {
+		f, err := openInRoot(root, dir, unix.O_PATH)
+		if err != nil {
+			if dir == "/" {
+				return nil
+			}
+			continue
+		}
+		defer f.Close()
+		var st unix.Stat_t
+		if dir == path || unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return nil
+		}
+		if (hostMapped(l.UIDMappings, st.Uid) && hostMapped(l.GIDMappings, st.Gid)) || st.Mode&0o003 == 0o003 {
+			return nil
+		}
+		return fmt.Errorf("%s: cannot be created: %s belongs to host uid %d and gid %d, which the user namespace does not map", path, dir, st.Uid, st.Gid)
+	}
+}
+
+// hostMapped reports whether maps give host id a container id.
+func hostMapped(maps []specs.LinuxIDMapping, id uint32) bool {
+	for _, m := range maps {
+		if id >= m.HostID && id-m.HostID < m.Size {
+			return true
+		}
+	}
+	return false
+}
