@@ -20,13 +20,14 @@ type badConfig struct {
 	Merge    map[string]any    `json:"merge"`
 	Set      [][]any           `json:"set"`
 	Files    map[string]string `json:"files"`
+	Open     bool              `json:"traversable"`
 	Path     string            `json:"path"`
 	Severity string            `json:"severity"`
 }
 
 func loadBadConfigs(t *testing.T) []badConfig {
 	t.Helper()
-	data, err := os.ReadFile("testdata/bad-configs.json")
+	data, err := os.ReadFile(testdata("bad-configs.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +67,9 @@ func badBundle(t *testing.T, c badConfig) *bundle {
 	t.Helper()
 	b := newBundle(t)
 	b.save()
+	if c.Open {
+		nsTraversable(t, b)
+	}
 	var doc map[string]any
 	data, err := os.ReadFile(filepath.Join(b.Dir, "config.json"))
 	if err != nil {
