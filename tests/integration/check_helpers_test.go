@@ -53,6 +53,10 @@ func skipUnmet(t *testing.T, c badConfig) {
 		if on("/sys/module/apparmor/parameters/enabled", "Y") {
 			t.Skip("AppArmor is on here")
 		}
+	case "apparmor-on":
+		if !on("/sys/module/apparmor/parameters/enabled", "Y") {
+			t.Skip("AppArmor is off here")
+		}
 	case "selinux-off":
 		if on("/sys/fs/selinux/enforce", "") {
 			t.Skip("SELinux is on here")
