@@ -11,7 +11,7 @@ TESTFLAGS ?=
 
 VMRUN   ?= ../shared/vm/run
 # Tests that need a pure cgroup v2 host run in a VM that has one.
-VMTESTS ?= ^TestCgroup
+VMTESTS ?= ^(TestCgroup|TestCheckCgroup)
 
 .PHONY: husk demo test unit integration vmtest clean
 

@@ -46,8 +46,8 @@ func printReport(r *libcontainer.Report) {
 	h := r.Host
 	onoff := map[bool]string{true: "on", false: "off"}
 	fmt.Printf("bundle: %s\n", r.Bundle)
-	fmt.Printf("host:   kernel %s, cgroup %s [%s], user namespaces %s, AppArmor %s, SELinux %s",
-		h.Kernel, h.Cgroup, h.Controller, onoff[h.UserNS], onoff[h.AppArmor], onoff[h.SELinux])
+	fmt.Printf("host:   kernel %s, cgroup %s [%s], user namespaces %s, AppArmor %s, SELinux %s, seccomp: %s",
+		h.Kernel, h.Cgroup, h.Controller, onoff[h.UserNS], onoff[h.AppArmor], onoff[h.SELinux], h.Seccomp)
 	if h.Rootless {
 		fmt.Print(", rootless")
 	}

@@ -28,10 +28,15 @@ func runHooks(kind string, hooks []specs.Hook, state specs.State) error {
 	}
 	for i, h := range hooks {
 		if err := runHook(h, data); err != nil {
-			return fmt.Errorf("%s hook %d (%s): %w", kind, i, h.Path, err)
+			return hookError(kind, i, h, err)
 		}
 	}
 	return nil
+}
+
+// hookError names the failed hook by its JSON path, as husk check does.
+func hookError(kind string, i int, h specs.Hook, err error) error {
+	return &SpecError{Path: fmt.Sprintf("hooks.%s[%d]", kind, i), Err: fmt.Errorf("running %s: %w", h.Path, err)}
 }
 
 // runWarnHooks runs every hook in order, each with the state on stdin,
@@ -52,7 +57,7 @@ func runWarnHooks(kind string, hooks []specs.Hook, state specs.State) error {
 	var errs []error
 	for i, h := range hooks {
 		if err := runHook(h, data); err != nil {
-			errs = append(errs, fmt.Errorf("%s hook %d (%s): %w", kind, i, h.Path, err))
+			errs = append(errs, hookError(kind, i, h, err))
 		}
 	}
 	return errors.Join(errs...)

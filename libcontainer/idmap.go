@@ -46,14 +46,14 @@ func idmappedMounts(spec *specs.Spec, bundle string) (map[int]*os.File, error) {
 			f, err := newUserns(uid, gid)
 			if err != nil {
 				closeFiles(out)
-				return nil, fmt.Errorf("mounts[%d]: making the user namespace of an idmapped mount: %w", i, err)
+				return nil, &SpecError{Path: fmt.Sprintf("mounts[%d]", i), Err: fmt.Errorf("making the user namespace of an idmapped mount: %w", err)}
 			}
 			userns[key] = f
 		}
 		tree, err := idmappedTree(m, bundle, opts, int(userns[key].Fd()))
 		if err != nil {
 			closeFiles(out)
-			return nil, fmt.Errorf("mounts[%d] (%s): %w", i, m.Destination, err)
+			return nil, &SpecError{Path: fmt.Sprintf("mounts[%d]", i), Err: err}
 		}
 		out[i] = tree
 	}

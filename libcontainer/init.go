@@ -172,6 +172,12 @@ func errorMessage(err error) message {
 	if errors.As(err, &se) {
 		m.Step, m.Msg = se.step, se.err.Error()
 	}
+	// A step that failed on one field leads with the field's path, as
+	// create's own config errors (and husk check) do.
+	var spe *SpecError
+	if errors.As(err, &spe) && se != nil {
+		m.Step, m.Msg = spe.Path, se.step+": "+spe.Err.Error()
+	}
 	return m
 }
 
@@ -213,8 +219,8 @@ func runInit(conn syncConn) (syncConn, error) {
 	}
 	// Before finishRootfs: root.readonly would make a missing cwd
 	// impossible to create.
-	if err := step("creating cwd "+spec.Process.Cwd, os.MkdirAll(spec.Process.Cwd, 0o755)); err != nil {
-		return conn, err
+	if err := os.MkdirAll(spec.Process.Cwd, 0o755); err != nil {
+		return conn, step("creating cwd "+spec.Process.Cwd, &SpecError{Path: "process.cwd", Err: err})
 	}
 	if err := finishRootfs(spec); err != nil {
 		return conn, err
@@ -461,17 +467,17 @@ func prepareProcess(b *bootstrap, warn, debug func(string)) (*execProcess, error
 		return nil, step("setting CPU affinity", err)
 	}
 	if err := unix.Chdir(p.Cwd); err != nil {
-		return nil, step("changing to cwd", &os.PathError{Op: "chdir", Path: p.Cwd, Err: err})
+		return nil, step("changing to cwd", &SpecError{Path: "process.cwd", Err: &os.PathError{Op: "chdir", Path: p.Cwd, Err: err}})
 	}
 	// CVE-2024-21626: through /proc/self/fd/N, a cwd reaches whatever
 	// directory init has open as N, even one outside the container's
 	// root. getcwd cannot name such a directory from the root.
 	if _, err := unix.Getwd(); errors.Is(err, unix.ENOENT) {
-		return nil, step("changing to cwd", fmt.Errorf("%s: the directory is outside the container's root", p.Cwd))
+		return nil, step("changing to cwd", specErrorf("process.cwd", "%s: the directory is outside the container's root", p.Cwd))
 	}
 	path, err := lookPath(p.Args[0], env)
 	if err != nil {
-		return nil, step("starting container process", err)
+		return nil, step("starting container process", &SpecError{Path: "process.args[0]", Err: err})
 	}
 	umask := 0o022
 	if p.User.Umask != nil {

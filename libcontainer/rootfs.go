@@ -35,7 +35,7 @@ func prepareRootfs(b *bootstrap) error {
 	defer root.Close()
 	for i, m := range spec.Mounts {
 		if err := mountEntry(root, b, i, m); err != nil {
-			return fmt.Errorf("mounts[%d] (%s): %w", i, m.Destination, err)
+			return &SpecError{Path: fmt.Sprintf("mounts[%d]", i), Err: fmt.Errorf("%s: %w", m.Destination, err)}
 		}
 	}
 	if !bindsHostDev(spec.Mounts) {

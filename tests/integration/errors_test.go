@@ -93,7 +93,7 @@ func TestErrorsCreateFailsCleanly(t *testing.T) {
 		{"failing hook", func(t *testing.T, b *bundle) {
 			b.Spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/false"}}}
 			b.save()
-		}, []string{"createRuntime hook 0 (/bin/false)", "exit status 1"}},
+		}, []string{"hooks.createRuntime[0]: running /bin/false", "exit status 1"}},
 		{"seccomp", func(t *testing.T, b *bundle) {
 			b.Spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_SOMETIMES"}
 			b.save()

@@ -120,11 +120,11 @@ func TestHooksFailures(t *testing.T) {
 		want  []string
 	}{
 		{"createRuntime fails", specs.Hooks{CreateRuntime: []specs.Hook{{Path: fail, Args: []string{"fail", "cr"}}}},
-			[]string{"createRuntime hook 0", "exit status 3", "boom from cr"}},
+			[]string{"hooks.createRuntime[0]", "exit status 3", "boom from cr"}},
 		{"prestart times out", specs.Hooks{Prestart: []specs.Hook{{Path: slow, Timeout: &one}}},
-			[]string{"prestart hook 0", "timed out after 1s"}},
+			[]string{"hooks.prestart[0]", "timed out after 1s"}},
 		{"createContainer fails", specs.Hooks{CreateContainer: []specs.Hook{{Path: fail, Args: []string{"fail", "cc"}}}},
-			[]string{"createContainer hook 0", "boom from cc"}},
+			[]string{"hooks.createContainer[0]", "boom from cc"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -164,7 +164,7 @@ func TestHooksFailures(t *testing.T) {
 		b.save()
 		id := newID(t)
 		r := e.husk("run", "--bundle", b.Dir, id)
-		if r.Code == 0 || !strings.Contains(r.Stderr, "startContainer hook 0") || !strings.Contains(r.Stderr, "no start") {
+		if r.Code == 0 || !strings.Contains(r.Stderr, "hooks.startContainer[0]") || !strings.Contains(r.Stderr, "no start") {
 			t.Errorf("exit %d, stderr %q", r.Code, r.Stderr)
 		}
 		if _, err := os.Stat(filepath.Join(out, "ran")); err == nil {
