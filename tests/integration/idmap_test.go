@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,19 +96,7 @@ func skipUnlessIdmappable(t *testing.T, dir string) {
 	if err := unix.Statfs(dir, &fs); err != nil {
 		t.Fatal(err)
 	}
-	if fs.Type == unix.TMPFS_MAGIC && !kernelAtLeast(t, 6, 3) {
+	if fs.Type == unix.TMPFS_MAGIC && !kernelAtLeast(6, 3) {
 		t.Skip("tmpfs takes idmapped mounts from Linux 6.3 on")
 	}
-}
-
-// kernelAtLeast reports whether the running kernel is major.minor or newer.
-func kernelAtLeast(t *testing.T, major, minor int) bool {
-	t.Helper()
-	var uts unix.Utsname
-	if err := unix.Uname(&uts); err != nil {
-		t.Fatal(err)
-	}
-	var ma, mi int
-	fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &ma, &mi)
-	return ma > major || ma == major && mi >= minor
 }
