@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/husk-runtime/husk/libcontainer/trace"
 	"github.com/husk-runtime/husk/seccomp"
 )
 
@@ -60,10 +61,13 @@ func Init() {
 	conn := syncConn{f: os.NewFile(uintptr(fd), "sync")}
 	to := conn // where the failure goes: the parent, or husk start
 	if os.Getenv(reexecEnv) != "" {
+		startInitTrace("husk init (intermediate)")
 		err = reexecInit(fd, conn)
 	} else {
+		startInitTrace("husk init")
 		to, err = runInit(conn)
 	}
+	sendTrace(to) // the steps up to the failure
 	// A parent that went away has its own error to tell; a start that
 	// went away took its reader with it.
 	if !errors.Is(err, errClosed) && to.send(errorMessage(err)) != nil && to.f == conn.f {
@@ -113,7 +117,7 @@ func reexecInit(syncFD int, conn syncConn) error {
 		files = append(files, os.NewFile(uintptr(fd), "fd"))
 	}
 	cmd := exec.Command("/proc/self/exe", "init")
-	cmd.Env = []string{initSyncEnv + "=" + strconv.Itoa(syncFD), initMaxProcs}
+	cmd.Env = initEnv(strconv.Itoa(syncFD))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	var joins []string
 	if next := os.Getenv(nsenterNextEnv); next != "" {
@@ -154,9 +158,10 @@ func reexecInit(syncFD int, conn syncConn) error {
 			return cmd.Start()
 		}
 	}
-	if err := onNamespaceThread(nil, start); err != nil {
+	if err := onNamespaceThread(nil, traced("clone", start)); err != nil {
 		return step("starting init in new namespaces", err)
 	}
+	sendTrace(conn)
 	if err := conn.send(message{Type: msgPid, Pid: cmd.Process.Pid}); err != nil {
 		cmd.Process.Kill()
 		return err
@@ -228,6 +233,7 @@ func runInit(conn syncConn) (syncConn, error) {
 	if err != nil {
 		return conn, err
 	}
+	sendTrace(conn)
 	if err := conn.send(message{Type: msgReady}); err != nil {
 		return conn, err
 	}
@@ -302,6 +308,7 @@ func execInit(conn *syncConn, b *bootstrap, warn func(string)) error {
 	if err != nil {
 		return err
 	}
+	sendTrace(*conn)
 	if err := conn.send(message{Type: msgReady}); err != nil {
 		return err
 	}
@@ -333,6 +340,7 @@ func setOOMScoreAdj(adj *int) error {
 // setupNamespaces does the per-namespace work that must precede the rootfs:
 // loopback in a new network namespace, the session keyring, oom_score_adj.
 func setupNamespaces(b *bootstrap) error {
+	defer trace.T.Begin("namespaces")()
 	spec := b.Spec
 	plan := planNamespaces(spec.Linux.Namespaces)
 	if plan.isNew(specs.NetworkNamespace) {
@@ -351,6 +359,7 @@ func setupNamespaces(b *bootstrap) error {
 // joinSessionKeyring gives the container its own session keyring, so it
 // cannot see the host's keys, and makes it searchable by its user.
 func joinSessionKeyring(id string) error {
+	defer trace.T.Begin("keyring")()
 	key, err := unix.KeyctlJoinSessionKeyring("_ses." + id)
 	if err == unix.ENOSYS {
 		return nil
@@ -376,6 +385,7 @@ func joinSessionKeyring(id string) error {
 // finishRootfs applies what is done on the container's own "/": hostname,
 // sysctls, read-only and masked paths, root.readonly, rootfsPropagation.
 func finishRootfs(spec *specs.Spec) error {
+	defer trace.T.Begin("finish rootfs")()
 	if err := step("setting hostname", setHostnames(spec)); err != nil {
 		return err
 	}
@@ -419,6 +429,7 @@ type execProcess struct {
 // policy and personality, user and capabilities, cwd, and finding the
 // executable as the container's user.
 func prepareProcess(b *bootstrap, warn, debug func(string)) (*execProcess, error) {
+	defer trace.T.Begin("prepare process")()
 	p := b.Spec.Process
 	env := append(append([]string{}, p.Env...), b.Env...)
 	if envValue(env, "HOME") == "" {
@@ -486,6 +497,7 @@ func prepareProcess(b *bootstrap, warn, debug func(string)) (*execProcess, error
 // and real-time or deadline policies need CAP_SYS_NICE), and returns the
 // scheduler to set again right before execve, if any.
 func setExecution(spec *specs.Spec) (*unix.SchedAttr, error) {
+	defer trace.T.Begin("scheduling")()
 	if err := step("setting I/O priority", setIOPriority(spec.Process.IOPriority)); err != nil {
 		return nil, err
 	}
@@ -503,6 +515,7 @@ func setExecution(spec *specs.Spec) (*unix.SchedAttr, error) {
 // CPU affinity, the seccomp filter, execve. conn is where whoever waits
 // for the execve listens: husk start, or husk exec's parent.
 func (p *execProcess) exec(conn *syncConn) error {
+	lt := beginExecTrace()
 	if p.nnp {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return step("setting no_new_privs", err)
@@ -522,8 +535,10 @@ func (p *execProcess) exec(conn *syncConn) error {
 		}
 	}
 	if p.seccomp != nil {
-		return p.execFiltered(conn)
+		return p.execFiltered(conn, lt)
 	}
+	sendTrace(*conn)
+	lt.send(*conn)
 	err := unix.Exec(p.path, p.args, p.env)
 	return step("starting container process", fmt.Errorf("exec %s: %w", p.path, err))
 }
