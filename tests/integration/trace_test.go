@@ -255,20 +255,23 @@ func TestTraceRun(t *testing.T) {
 		t.Errorf("husk run span %d+%d µs is outside the command's run %d..%d", whole.TS, whole.Dur, before, after)
 	}
 	tr.within(t, init, whole)
-	ready, _ := tr.span(run, "wait ready")
+	// Init prepares the container during create (it may begin before
+	// the parent waits for it: the parent saves its pid first).
+	create, _ := tr.span(run, "create")
 	for _, n := range []string{"mount /proc", "pivot_root", "capabilities"} {
-		if s, _ := tr.span(init, n); s.TS < ready.TS || s.TS+s.Dur > ready.TS+ready.Dur+1 {
-			t.Errorf("init's %q is not within the parent's wait for ready", n)
+		if s, _ := tr.span(init, n); s.TS < create.TS || s.TS+s.Dur > create.TS+create.Dur+1 {
+			t.Errorf("init's %q is not within the parent's create", n)
 		}
 	}
-	// exec: the last of init's steps, started after start came, with the
+	// exec: the last of init's steps, started once start connected (init
+	// goes on while start is still removing exec.sock), with the
 	// filter's load inside it.
 	exe, _ := tr.span(init, "exec")
-	wait, _ := tr.span(run, "wait exec")
+	wait, _ := tr.span(run, "start")
 	load, _ := tr.span(init, "seccomp load")
 	tr.wantLast(t, init, "exec")
 	if exe.TS < wait.TS || exe.TS+exe.Dur > wait.TS+wait.Dur+1 || load.TS < exe.TS || load.TS+load.Dur > exe.TS+exe.Dur+1 {
-		t.Errorf("exec %+v not within wait exec %+v, or seccomp load %+v not within exec", exe, wait, load)
+		t.Errorf("exec %+v not within start %+v, or seccomp load %+v not within exec", exe, wait, load)
 	}
 }
 
