@@ -158,7 +158,7 @@ func reexecInit(syncFD int, conn syncConn) error {
 			return cmd.Start()
 		}
 	}
-	if err := onNamespaceThread(nil, traced("clone", start)); err != nil {
+	if err := onNamespaceThread(nil, cloneTraced(cmd, start)); err != nil {
 		return step("starting init in new namespaces", err)
 	}
 	sendTrace(conn)

@@ -221,7 +221,7 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 	if reexec {
 		cmd.Env = append(cmd.Env, initLastFDEnv+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
 	}
-	err = onNamespaceThread(threadJoins, traced("clone", startOn(cmd, b)))
+	err = onNamespaceThread(threadJoins, cloneTraced(cmd, startOn(cmd, b)))
 	if err != nil {
 		parentSync.Close()
 		return nil, fmt.Errorf("starting container init: %w", err)

@@ -2,6 +2,9 @@ package libcontainer
 
 import (
 	"os"
+	"os/exec"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/husk-runtime/husk/libcontainer/trace"
@@ -22,10 +25,17 @@ func initEnv(syncFD string) []string {
 	return env
 }
 
-// startInitTrace turns tracing on in init when the parent asked for it.
+// startInitTrace turns tracing on in init when the parent asked for it,
+// with the span from its clone, when the parent stamped that.
 func startInitTrace(name string) {
-	if os.Getenv(traceEnv) != "" {
-		trace.Start(name)
+	v := os.Getenv(traceEnv)
+	if v == "" {
+		return
+	}
+	trace.Start(name)
+	if us, err := strconv.ParseInt(v, 10, 64); err == nil && us > 1 {
+		start := time.UnixMicro(us)
+		trace.T.Add("init startup", start, time.Since(start))
 	}
 }
 
@@ -85,13 +95,22 @@ func (t *execTrace) send(conn syncConn) {
 	_ = conn.sendRaw(b, nil)
 }
 
-// traced wraps fn in a span when tracing is on.
-func traced(name string, fn func() error) func() error {
+// cloneTraced wraps start, which clones cmd, in a "clone" span when
+// tracing is on, and stamps the time in cmd's environment right before:
+// init makes its first span, "init startup", from it, which covers what
+// no process of husk can time itself (fork, execve, the nsenter
+// constructor, the Go runtime's start).
+func cloneTraced(cmd *exec.Cmd, start func() error) func() error {
 	if trace.T == nil {
-		return fn
+		return start
 	}
 	return func() error {
-		defer trace.T.Begin(name)()
-		return fn()
+		defer trace.T.Begin("clone")()
+		for i, kv := range cmd.Env {
+			if strings.HasPrefix(kv, traceEnv+"=") {
+				cmd.Env[i] = traceEnv + "=" + strconv.FormatInt(time.Now().UnixMicro(), 10)
+			}
+		}
+		return start()
 	}
 }

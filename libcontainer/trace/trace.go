@@ -68,6 +68,14 @@ func (r *Recorder) BeginOn(step, object string) func() {
 	return r.Begin(step + " " + object)
 }
 
+// Add records a span timed by other means: one that began before this
+// process did, for instance.
+func (r *Recorder) Add(name string, start time.Time, d time.Duration) {
+	if r != nil {
+		r.add(name, start, d)
+	}
+}
+
 // add records a span. Every span of a process goes on one track (tid =
 // pid), whichever OS thread ran it: husk's steps are one sequence, and
 // viewers nest spans only within a track.

@@ -247,7 +247,7 @@ func TestTraceRun(t *testing.T) {
 	tr.want(t, run, "husk run", "create", "load config", "validate", "seccomp compile", "lock", "cgroup create",
 		"clone", "wait ready", "cgroup set", "save state", "start", "wait exec", "wait for exit",
 		"delete", "cgroup destroy", "remove state")
-	tr.want(t, init, "namespaces", "rootfs", "mount /proc", "mount /dev", "mount /sys", "devices", "pivot_root",
+	tr.want(t, init, "init startup", "namespaces", "rootfs", "mount /proc", "mount /dev", "mount /sys", "devices", "pivot_root",
 		"finish rootfs", "masked paths", "readonly paths", "prepare process", "rlimits", "user", "setuid",
 		"capabilities", "lookup sh", "seccomp load", "exec")
 	whole, _ := tr.span(run, "husk run")
@@ -255,6 +255,12 @@ func TestTraceRun(t *testing.T) {
 		t.Errorf("husk run span %d+%d µs is outside the command's run %d..%d", whole.TS, whole.Dur, before, after)
 	}
 	tr.within(t, init, whole)
+	// init startup: from the parent's clone to init's first step.
+	clone, _ := tr.span(run, "clone")
+	startup, _ := tr.span(init, "init startup")
+	if startup.TS < clone.TS || startup.TS > clone.TS+clone.Dur {
+		t.Errorf("init startup %+v does not begin within the parent's clone %+v", startup, clone)
+	}
 	// Init prepares the container during create (it may begin before
 	// the parent waits for it: the parent saves its pid first).
 	create, _ := tr.span(run, "create")
@@ -293,7 +299,7 @@ func TestTraceExec(t *testing.T) {
 	for _, ns := range []string{"net", "ipc", "uts"} {
 		tr.want(t, parent, "setns /proc/"+strconv.Itoa(pid)+"/ns/"+ns)
 	}
-	tr.want(t, init, "prepare process", "user", "capabilities", "lookup sh", "seccomp load", "exec")
+	tr.want(t, init, "init startup", "prepare process", "user", "capabilities", "lookup sh", "seccomp load", "exec")
 	if _, ok := tr.span(init, "pivot_root"); ok {
 		t.Errorf("exec's init pivoted: it joins the container's root")
 	}
