@@ -184,14 +184,10 @@ func errorMessage(err error) message {
 // connection to report it on: the sync socket, or the start connection
 // once start came.
 func runInit(conn syncConn) (syncConn, error) {
-	m, err := conn.recv()
+	b, err := readBootstrap(conn)
 	if err != nil {
 		return conn, step("reading bootstrap", err)
 	}
-	if m.Type != msgBootstrap || m.Bootstrap == nil || m.Bootstrap.Spec == nil {
-		return conn, step("reading bootstrap", fmt.Errorf("unexpected %q message", m.Type))
-	}
-	b := m.Bootstrap
 	spec := b.Spec
 	warn := logTo(conn, "warning")
 
@@ -253,6 +249,19 @@ func runInit(conn syncConn) (syncConn, error) {
 	}
 	err = proc.exec(&start)
 	return start, err
+}
+
+// readBootstrap waits for the parent's bootstrap and decodes it.
+func readBootstrap(conn syncConn) (*bootstrap, error) {
+	defer trace.T.Begin("read bootstrap")()
+	m, err := conn.recv()
+	if err != nil {
+		return nil, err
+	}
+	if m.Type != msgBootstrap || m.Bootstrap == nil || m.Bootstrap.Spec == nil {
+		return nil, fmt.Errorf("unexpected %q message", m.Type)
+	}
+	return m.Bootstrap, nil
 }
 
 // logTo returns a function that sends init's messages at level to the

@@ -247,7 +247,7 @@ func TestTraceRun(t *testing.T) {
 	tr.want(t, run, "husk run", "create", "load config", "validate", "seccomp compile", "lock", "cgroup create",
 		"clone", "wait ready", "cgroup set", "save state", "start", "wait exec", "wait for exit",
 		"delete", "cgroup destroy", "remove state")
-	tr.want(t, init, "init startup", "namespaces", "rootfs", "mount /proc", "mount /dev", "mount /sys", "devices", "pivot_root",
+	tr.want(t, init, "init startup", "read bootstrap", "namespaces", "rootfs", "mount /proc", "mount /dev", "mount /sys", "devices", "pivot_root",
 		"finish rootfs", "masked paths", "readonly paths", "prepare process", "rlimits", "user", "setuid",
 		"capabilities", "lookup sh", "seccomp load", "exec")
 	whole, _ := tr.span(run, "husk run")
