@@ -1,13 +1,3 @@
-// Package trace records a timeline of what husk does, for --trace and
-// HUSK_TRACE: spans with a start time and a duration, in the Chrome
-// trace-event format that Perfetto and chrome://tracing open.
-//
-// It costs nothing when off: the recorder is nil, and Begin on a nil
-// recorder returns a shared no-op. The parent and the container's init
-// each record their own spans; init sends its spans to the parent (or to
-// husk start) over the sync connection, and the processes append to one
-// file in the format's array form, whose closing bracket is optional, so
-// create, start and delete can each add their part.
 package trace
 
 import (
