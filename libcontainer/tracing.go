@@ -25,6 +25,24 @@ func initEnv(syncFD string) []string {
 	return env
 }
 
+// cloneArgs names the namespaces cmd's clone creates, and those the
+// nsenter constructor joins, for the clone span.
+func cloneArgs(cmd *exec.Cmd) map[string]string {
+	var created []string
+	for _, t := range joinOrder {
+		if cmd.SysProcAttr != nil && cmd.SysProcAttr.Cloneflags&nsKinds[t].flag != 0 {
+			created = append(created, nsKinds[t].procName)
+		}
+	}
+	args := map[string]string{"new": strings.Join(created, " ")}
+	for _, kv := range cmd.Env {
+		if v, ok := strings.CutPrefix(kv, nsenterEnv+"="); ok {
+			args["nsenter"] = strings.ReplaceAll(v, "\n", "; ")
+		}
+	}
+	return args
+}
+
 // startInitTrace turns tracing on in init when the parent asked for it,
 // with the span from its clone, when the parent stamped that.
 func startInitTrace(name string) {
@@ -105,7 +123,7 @@ func cloneTraced(cmd *exec.Cmd, start func() error) func() error {
 		return start
 	}
 	return func() error {
-		defer trace.T.Begin("clone")()
+		defer trace.T.BeginArgs("clone", cloneArgs(cmd))()
 		for i, kv := range cmd.Env {
 			if strings.HasPrefix(kv, traceEnv+"=") {
 				cmd.Env[i] = traceEnv + "=" + strconv.FormatInt(time.Now().UnixMicro(), 10)

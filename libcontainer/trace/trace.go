@@ -49,6 +49,15 @@ func (r *Recorder) Begin(name string) func() {
 	return func() { r.add(name, start, time.Since(start)) }
 }
 
+// BeginArgs is Begin with arguments, which viewers show with the span.
+func (r *Recorder) BeginArgs(name string, args map[string]string) func() {
+	if r == nil {
+		return noop
+	}
+	start := time.Now()
+	return func() { r.addArgs(name, start, time.Since(start), args) }
+}
+
 // BeginOn is Begin(step + " " + object), without building the name when
 // tracing is off: "mount /proc" costs no allocation per mount then.
 func (r *Recorder) BeginOn(step, object string) func() {
@@ -70,10 +79,14 @@ func (r *Recorder) Add(name string, start time.Time, d time.Duration) {
 // pid), whichever OS thread ran it: husk's steps are one sequence, and
 // viewers nest spans only within a track.
 func (r *Recorder) add(name string, start time.Time, d time.Duration) {
+	r.addArgs(name, start, d, nil)
+}
+
+func (r *Recorder) addArgs(name string, start time.Time, d time.Duration, args map[string]string) {
 	r.mu.Lock()
 	r.events = append(r.events, Event{
 		Name: name, Cat: category(name), Ph: "X", TS: start.UnixMicro(), Dur: max(d.Microseconds(), 1),
-		Pid: r.pid, Tid: r.pid,
+		Pid: r.pid, Tid: r.pid, Args: args,
 	})
 	r.mu.Unlock()
 }

@@ -14,6 +14,7 @@ func TestNilRecorderIsFree(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() {
 		r.Begin("step")()
 		r.BeginOn("mount", "/proc")()
+		r.BeginArgs("clone", nil)()
 	})
 	if allocs != 0 {
 		t.Errorf("a nil recorder allocates %v times per span", allocs)
@@ -37,12 +38,13 @@ func TestSpansAndAdopt(t *testing.T) {
 	r.BeginOn("mount", "/proc")()
 	time.Sleep(time.Millisecond)
 	end()
+	r.BeginArgs("clone", map[string]string{"new": "pid"})()
 	r.Adopt([]Event{
 		{Name: "process_name", Ph: "M", Pid: 1, Args: map[string]string{"name": "husk init"}},
 		{Name: "exec", Ph: "X", TS: before, Dur: 5, Pid: 1, Tid: 7},
 	}, 4242)
 	ev := r.Take()
-	if len(ev) != 4 || r.Take() != nil {
+	if len(ev) != 5 || r.Take() != nil {
 		t.Fatalf("took %d events, then more: %v", len(ev), ev)
 	}
 	mount, outer := ev[0], ev[1]
@@ -52,8 +54,11 @@ func TestSpansAndAdopt(t *testing.T) {
 	if outer.Name != "outer" || outer.TS < before || outer.Dur < 1000 || mount.TS < outer.TS || mount.TS+mount.Dur > outer.TS+outer.Dur {
 		t.Errorf("outer span %+v does not enclose %+v", outer, mount)
 	}
-	if ev[2].Pid != 4242 || ev[2].Tid != 0 || ev[3].Pid != 4242 || ev[3].Tid != 4242 {
-		t.Errorf("adopted events not moved to pid 4242: %+v", ev[2:])
+	if clone := ev[2]; clone.Name != "clone" || clone.Args["new"] != "pid" {
+		t.Errorf("clone span = %+v, want its args", clone)
+	}
+	if ev[3].Pid != 4242 || ev[3].Tid != 0 || ev[4].Pid != 4242 || ev[4].Tid != 4242 {
+		t.Errorf("adopted events not moved to pid 4242: %+v", ev[3:])
 	}
 }
 

@@ -257,6 +257,9 @@ func TestTraceRun(t *testing.T) {
 	tr.within(t, init, whole)
 	// init startup: from the parent's clone to init's first step.
 	clone, _ := tr.span(run, "clone")
+	if got := clone.Args["new"]; got != "mnt pid net ipc uts cgroup" {
+		t.Errorf("clone made namespaces %q, want the default config's", got)
+	}
 	startup, _ := tr.span(init, "init startup")
 	if startup.TS < clone.TS || startup.TS > clone.TS+clone.Dur {
 		t.Errorf("init startup %+v does not begin within the parent's clone %+v", startup, clone)
@@ -305,6 +308,11 @@ func TestTraceExec(t *testing.T) {
 	}
 	whole, _ := tr.span(parent, "husk exec")
 	tr.within(t, init, whole)
+	// As root, a pid namespace to join is joined by an intermediate init,
+	// which clones the real one: its spans come too, before its pid.
+	mid := tr.pid(t, "husk init (intermediate)")
+	tr.want(t, mid, "clone")
+	tr.within(t, mid, whole)
 	tr.wantLast(t, init, "exec")
 }
 
