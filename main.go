@@ -58,6 +58,7 @@ func main() {
 func run(args []string) int {
 	app := newApp()
 	err := app.Run(args)
+	finishTrace()
 	if err == nil {
 		return 0
 	}
@@ -88,8 +89,9 @@ func newApp() *cli.App {
 			&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "accepted for compatibility; systemd cgroup paths are refused"},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "accepted for compatibility (auto, true, false): husk detects what it may do"},
+			&cli.StringFlag{Name: "trace", EnvVars: []string{"HUSK_TRACE"}, Usage: "append a timeline of every step, the container's init's too, to this file (Chrome trace-event JSON; see husk trace summary)"},
 		},
-		Before:                 setupLogging,
+		Before:                 before,
 		ExitErrHandler:         func(*cli.Context, error) {},
 		UseShortOptionHandling: true,
 		HideHelpCommand:        true,
@@ -97,7 +99,7 @@ func newApp() *cli.App {
 			createCommand, startCommand, runCommand, stateCommand,
 			killCommand, deleteCommand, listCommand, specCommand,
 			pauseCommand, resumeCommand, psCommand, eventsCommand, updateCommand,
-			execCommand, featuresCommand, checkCommand,
+			execCommand, featuresCommand, checkCommand, traceCommand,
 		},
 		OnUsageError: usageError,
 	}
@@ -105,6 +107,15 @@ func newApp() *cli.App {
 		cmd.OnUsageError = usageError
 	}
 	return app
+}
+
+// before sets up what every command shares: logging, and tracing.
+func before(c *cli.Context) error {
+	if err := setupLogging(c); err != nil {
+		return err
+	}
+	startTrace(c)
+	return nil
 }
 
 // usageError reports a bad flag as one line on stderr, without printing

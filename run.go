@@ -6,6 +6,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/trace"
 )
 
 var runCommand = &cli.Command{
@@ -87,6 +89,7 @@ func runDetached(c *cli.Context) error {
 // exits, returning the shell-style status: the exit code, or 128+N when
 // init was killed by signal N.
 func forwardUntilExit(pid int, sigs chan os.Signal, onWinch func()) int {
+	defer trace.T.Begin("wait for exit")()
 	for {
 		if status, done := reap(pid); done {
 			return status

@@ -14,6 +14,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/trace"
 )
 
 // DefaultParent is where containers go when cgroupsPath is empty or
@@ -77,6 +79,7 @@ func New(cgroupsPath, id string) (*Manager, error) {
 // cgroup that already exists is joined (engines pre-create pod cgroups)
 // but must not hold processes.
 func (m *Manager) Create(res *specs.LinuxResources) error {
+	defer trace.T.Begin("cgroup create")()
 	root, _ := UnifiedRoot()
 	rel, _ := filepath.Rel(root, m.Path)
 	dir := root
@@ -319,6 +322,7 @@ func (m *Manager) Destroy() error {
 	if m == nil {
 		return nil
 	}
+	defer trace.T.Begin("cgroup destroy")()
 	var err error
 	for i := 0; i < 100; i++ {
 		err = unix.Rmdir(m.Path)

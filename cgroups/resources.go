@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/libcontainer/trace"
 )
 
 // Set applies linux.resources to the cgroup, one controller at a time,
@@ -19,6 +21,7 @@ func (m *Manager) Set(res *specs.LinuxResources, allowDevices []specs.LinuxDevic
 		}
 		return nil // device rules need a cgroup too; rootless, the kernel's own checks stand
 	}
+	defer trace.T.Begin("cgroup set")()
 	s, err := m.setter()
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/cgroups"
+	"github.com/husk-runtime/husk/libcontainer/trace"
 )
 
 // Status is the container's life-cycle state as the runtime spec names
@@ -98,6 +99,7 @@ func (o *CreateOpts) stdio() [3]*os.File {
 // state dir → cgroup → init in its namespaces, rootfs pivoted, waiting.
 // On any failure everything made so far is undone.
 func Create(root, id string, opts CreateOpts) (c *Container, err error) {
+	defer trace.T.Begin("create")()
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
@@ -222,6 +224,7 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 
 // saveProgress records init's pid (0: not started yet) in state.json.
 func (c *Container) saveProgress(pid int) error {
+	defer trace.T.Begin("save state")()
 	c.rec.Pid, c.rec.PidStart = pid, 0
 	if pid > 0 {
 		start, _, err := pidStartTime(pid)
@@ -287,6 +290,7 @@ func (c *Container) undoCreate() {
 
 // Load opens and locks an existing container.
 func Load(root, id string) (*Container, error) {
+	defer trace.T.Begin("load state")()
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
@@ -411,6 +415,7 @@ func ownerOf(path string) string {
 // end of the connection closes) or init reports why it could not be. With
 // SCMP_ACT_NOTIFY, Start hands the seccomp listener to the agent first.
 func (c *Container) Start() error {
+	defer trace.T.Begin("start")()
 	switch st := c.Status(); st {
 	case Created:
 	case Stopped:
@@ -430,7 +435,7 @@ func (c *Container) Start() error {
 	if err := os.Remove(filepath.Join(c.dir.path, execSock)); err != nil {
 		return err
 	}
-	err = awaitExec(conn, func(f *os.File) error {
+	err = awaitExec(conn, c.rec.Pid, func(f *os.File) error {
 		return handOverListener(c.rec.Spec.Linux.Seccomp, c.specState(specs.StateCreated), c.rec.Pid, f)
 	})
 	if err != nil {
@@ -493,6 +498,7 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 // unless force, which kills it first; a created one is killed (its user
 // process never ran). Nothing is left: processes, cgroup, state dir.
 func (c *Container) Delete(force bool) error {
+	defer trace.T.Begin("delete")()
 	st := c.Status()
 	if (st == Running || st == Paused) && !force {
 		return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.rec.ID, st)
@@ -531,6 +537,7 @@ func (c *Container) Delete(force bool) error {
 
 // killAndWait SIGKILLs everything in the container and waits for init to die.
 func (c *Container) killAndWait() error {
+	defer trace.T.Begin("kill")()
 	pidfd, err := unix.PidfdOpen(c.rec.Pid, 0)
 	if err != nil {
 		return nil // already gone

@@ -6,6 +6,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/trace"
 )
 
 // defaultDevices are created in every container whose /dev is not bound
@@ -30,6 +32,7 @@ var devLinks = [][2]string{
 // createDevices makes the default devices and linux.devices (which win
 // on the same path), then the /dev symlinks and /dev/ptmx.
 func createDevices(root *os.File, devices []specs.LinuxDevice) error {
+	defer trace.T.Begin("devices")()
 	all := make([]specs.LinuxDevice, 0, len(defaultDevices)+len(devices))
 	for _, d := range defaultDevices {
 		if !hasDevice(devices, d.Path) {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/trace"
 )
 
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -17,6 +19,7 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // errors carry the words engines map to exit codes: "executable file not
 // found in $PATH", "no such file or directory", "permission denied".
 func lookPath(file string, env []string) (string, error) {
+	defer trace.T.BeginOn("lookup", file)()
 	if strings.Contains(file, "/") {
 		if err := checkExecutable(file); err != nil {
 			return "", fmt.Errorf("exec: %q: %w", file, err)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/libcontainer/trace"
 )
 
 // runHooks runs hooks in order, each with the state on stdin, and stops
@@ -22,6 +24,7 @@ func runHooks(kind string, hooks []specs.Hook, state specs.State) error {
 	if len(hooks) == 0 {
 		return nil
 	}
+	defer trace.T.BeginOn("hooks", kind)()
 	data, err := json.Marshal(state)
 	if err != nil {
 		return err
@@ -50,6 +53,7 @@ func runWarnHooks(kind string, hooks []specs.Hook, state specs.State) error {
 	if len(hooks) == 0 {
 		return nil
 	}
+	defer trace.T.BeginOn("hooks", kind)()
 	data, err := json.Marshal(state)
 	if err != nil {
 		return err

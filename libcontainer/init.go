@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/husk-runtime/husk/libcontainer/trace"
 	"github.com/husk-runtime/husk/seccomp"
 )
 
@@ -60,10 +61,13 @@ func Init() {
 	conn := syncConn{f: os.NewFile(uintptr(fd), "sync")}
 	to := conn // where the failure goes: the parent, or husk start
 	if os.Getenv(reexecEnv) != "" {
+		startInitTrace("husk init (intermediate)")
 		err = reexecInit(fd, conn)
 	} else {
+		startInitTrace("husk init")
 		to, err = runInit(conn)
 	}
+	sendTrace(to) // the steps up to the failure
 	// A parent that went away has its own error to tell; a start that
 	// went away took its reader with it.
 	if !errors.Is(err, errClosed) && to.send(errorMessage(err)) != nil && to.f == conn.f {
@@ -113,7 +117,7 @@ func reexecInit(syncFD int, conn syncConn) error {
 		files = append(files, os.NewFile(uintptr(fd), "fd"))
 	}
 	cmd := exec.Command("/proc/self/exe", "init")
-	cmd.Env = []string{initSyncEnv + "=" + strconv.Itoa(syncFD), initMaxProcs}
+	cmd.Env = initEnv(strconv.Itoa(syncFD))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	var joins []string
 	if next := os.Getenv(nsenterNextEnv); next != "" {
@@ -154,9 +158,10 @@ func reexecInit(syncFD int, conn syncConn) error {
 			return cmd.Start()
 		}
 	}
-	if err := onNamespaceThread(nil, start); err != nil {
+	if err := onNamespaceThread(nil, cloneTraced(cmd, start)); err != nil {
 		return step("starting init in new namespaces", err)
 	}
+	sendTrace(conn)
 	if err := conn.send(message{Type: msgPid, Pid: cmd.Process.Pid}); err != nil {
 		cmd.Process.Kill()
 		return err
@@ -185,14 +190,10 @@ func errorMessage(err error) message {
 // connection to report it on: the sync socket, or the start connection
 // once start came.
 func runInit(conn syncConn) (syncConn, error) {
-	m, err := conn.recv()
+	b, err := readBootstrap(conn)
 	if err != nil {
 		return conn, step("reading bootstrap", err)
 	}
-	if m.Type != msgBootstrap || m.Bootstrap == nil || m.Bootstrap.Spec == nil {
-		return conn, step("reading bootstrap", fmt.Errorf("unexpected %q message", m.Type))
-	}
-	b := m.Bootstrap
 	spec := b.Spec
 	warn := logTo(conn, "warning")
 
@@ -234,6 +235,7 @@ func runInit(conn syncConn) (syncConn, error) {
 	if err != nil {
 		return conn, err
 	}
+	sendTrace(conn)
 	if err := conn.send(message{Type: msgReady}); err != nil {
 		return conn, err
 	}
@@ -253,6 +255,19 @@ func runInit(conn syncConn) (syncConn, error) {
 	}
 	err = proc.exec(&start)
 	return start, err
+}
+
+// readBootstrap waits for the parent's bootstrap and decodes it.
+func readBootstrap(conn syncConn) (*bootstrap, error) {
+	defer trace.T.Begin("read bootstrap")()
+	m, err := conn.recv()
+	if err != nil {
+		return nil, err
+	}
+	if m.Type != msgBootstrap || m.Bootstrap == nil || m.Bootstrap.Spec == nil {
+		return nil, fmt.Errorf("unexpected %q message", m.Type)
+	}
+	return m.Bootstrap, nil
 }
 
 // logTo returns a function that sends init's messages at level to the
@@ -315,6 +330,7 @@ func execInit(conn *syncConn, b *bootstrap, warn func(string)) error {
 	if err != nil {
 		return err
 	}
+	sendTrace(*conn)
 	if err := conn.send(message{Type: msgReady}); err != nil {
 		return err
 	}
@@ -346,6 +362,7 @@ func setOOMScoreAdj(adj *int) error {
 // setupNamespaces does the per-namespace work that must precede the rootfs:
 // loopback in a new network namespace, the session keyring, oom_score_adj.
 func setupNamespaces(b *bootstrap) error {
+	defer trace.T.Begin("namespaces")()
 	spec := b.Spec
 	plan := planNamespaces(spec.Linux.Namespaces)
 	if plan.isNew(specs.NetworkNamespace) {
@@ -364,6 +381,7 @@ func setupNamespaces(b *bootstrap) error {
 // joinSessionKeyring gives the container its own session keyring, so it
 // cannot see the host's keys, and makes it searchable by its user.
 func joinSessionKeyring(id string) error {
+	defer trace.T.Begin("keyring")()
 	key, err := unix.KeyctlJoinSessionKeyring("_ses." + id)
 	if err == unix.ENOSYS {
 		return nil
@@ -389,6 +407,7 @@ func joinSessionKeyring(id string) error {
 // finishRootfs applies what is done on the container's own "/": hostname,
 // sysctls, read-only and masked paths, root.readonly, rootfsPropagation.
 func finishRootfs(spec *specs.Spec) error {
+	defer trace.T.Begin("finish rootfs")()
 	if err := step("setting hostname", setHostnames(spec)); err != nil {
 		return err
 	}
@@ -432,6 +451,7 @@ type execProcess struct {
 // policy and personality, user and capabilities, cwd, and finding the
 // executable as the container's user.
 func prepareProcess(b *bootstrap, warn, debug func(string)) (*execProcess, error) {
+	defer trace.T.Begin("prepare process")()
 	p := b.Spec.Process
 	env := append(append([]string{}, p.Env...), b.Env...)
 	if envValue(env, "HOME") == "" {
@@ -499,6 +519,7 @@ func prepareProcess(b *bootstrap, warn, debug func(string)) (*execProcess, error
 // and real-time or deadline policies need CAP_SYS_NICE), and returns the
 // scheduler to set again right before execve, if any.
 func setExecution(spec *specs.Spec) (*unix.SchedAttr, error) {
+	defer trace.T.Begin("scheduling")()
 	if err := step("setting I/O priority", setIOPriority(spec.Process.IOPriority)); err != nil {
 		return nil, err
 	}
@@ -516,6 +537,7 @@ func setExecution(spec *specs.Spec) (*unix.SchedAttr, error) {
 // CPU affinity, the seccomp filter, execve. conn is where whoever waits
 // for the execve listens: husk start, or husk exec's parent.
 func (p *execProcess) exec(conn *syncConn) error {
+	lt := beginExecTrace()
 	if p.nnp {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return step("setting no_new_privs", err)
@@ -535,8 +557,10 @@ func (p *execProcess) exec(conn *syncConn) error {
 		}
 	}
 	if p.seccomp != nil {
-		return p.execFiltered(conn)
+		return p.execFiltered(conn, lt)
 	}
+	sendTrace(*conn)
+	lt.send(*conn)
 	err := unix.Exec(p.path, p.args, p.env)
 	return step("starting container process", fmt.Errorf("exec %s: %w", p.path, err))
 }

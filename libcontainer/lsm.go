@@ -9,6 +9,8 @@ import (
 	"github.com/opencontainers/selinux/go-selinux"
 	"github.com/opencontainers/selinux/go-selinux/label"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/trace"
 )
 
 // Linux security modules: an AppArmor profile and an SELinux label for the
@@ -43,6 +45,7 @@ func apparmorLoaded(profile string) bool {
 // AppArmor profile and SELinux label. It runs in init, on the thread that
 // will exec.
 func setExecLabels(p *specs.Process, debug func(string)) error {
+	defer trace.T.Begin("LSM labels")()
 	if p.ApparmorProfile != "" {
 		if !apparmorEnabled() {
 			debug(fmt.Sprintf("AppArmor is off: process.apparmorProfile %q ignored", p.ApparmorProfile))

@@ -7,6 +7,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/trace"
 )
 
 // nsKind describes one namespace type: its clone flag and its name under
@@ -149,6 +151,7 @@ func timeJoinLine(fd int) string {
 }
 
 func setnsPath(path string, flag uintptr) error {
+	defer trace.T.BeginOn("setns", path)()
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("joining namespace: %w", err)

@@ -8,12 +8,15 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/trace"
 )
 
 // maskPaths hides linux.maskedPaths: files are covered by /dev/null, and
 // directories by an empty read-only tmpfs. Paths that do not exist are
 // skipped. Runs after pivot_root, so "/" is the container's root.
 func maskPaths(paths []string) error {
+	defer trace.T.Begin("masked paths")()
 	if len(paths) == 0 {
 		return nil
 	}
@@ -79,6 +82,7 @@ func openDevNull(root *os.File) (*os.File, error) {
 // readonlyPaths implements linux.readonlyPaths: each existing path gets a
 // recursive read-only bind of itself.
 func readonlyPaths(paths []string) error {
+	defer trace.T.Begin("readonly paths")()
 	if len(paths) == 0 {
 		return nil
 	}
@@ -107,6 +111,7 @@ func readonlyPaths(paths []string) error {
 // setHostnames implements hostname and domainname (validation made sure
 // the UTS namespace is the container's, new or joined).
 func setHostnames(spec *specs.Spec) error {
+	defer trace.T.Begin("hostname")()
 	if spec.Hostname != "" {
 		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
 			return fmt.Errorf("setting hostname %q: %w", spec.Hostname, err)
@@ -123,6 +128,7 @@ func setHostnames(spec *specs.Spec) error {
 // writeSysctls implements linux.sysctl through the container's own /proc
 // (validation allowed only keys its namespaces make private).
 func writeSysctls(sysctl map[string]string) error {
+	defer trace.T.Begin("sysctl")()
 	if len(sysctl) == 0 {
 		return nil
 	}
@@ -164,6 +170,7 @@ func checkProcfs(f *os.File) error {
 
 // loopbackUp brings "lo" up in a new network namespace, as runc does.
 func loopbackUp() error {
+	defer trace.T.Begin("loopback")()
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		// No IPv4 in this kernel: nothing to bring up this way.

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/cgroups"
+	"github.com/husk-runtime/husk/libcontainer/trace"
 )
 
 // nsenterEnv is read by the nsenter constructor (see libcontainer/nsenter).
@@ -98,7 +99,7 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 	cmd := &exec.Cmd{
 		Path:        self,
 		Args:        []string{"husk", "init"},
-		Env:         []string{initSyncEnv + "=" + strconv.Itoa(3+b.PassFDs), initGodebug, initMaxProcs},
+		Env:         append(initEnv(strconv.Itoa(3+b.PassFDs)), initGodebug),
 		Stdin:       stdio[0],
 		Stdout:      stdio[1],
 		Stderr:      stdio[2],
@@ -220,7 +221,7 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 	if reexec {
 		cmd.Env = append(cmd.Env, initLastFDEnv+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
 	}
-	err = onNamespaceThread(threadJoins, startOn(cmd, b))
+	err = onNamespaceThread(threadJoins, cloneTraced(cmd, startOn(cmd, b)))
 	if err != nil {
 		parentSync.Close()
 		return nil, fmt.Errorf("starting container init: %w", err)
@@ -275,6 +276,7 @@ type ConsoleFunc func(master *os.File, name string) error
 
 // waitReady reads init's messages until it is ready or has failed.
 func (p *initProcess) waitReady(logf func(level, msg string), console ConsoleFunc) error {
+	defer trace.T.Begin("wait ready")()
 	for {
 		m, f, err := p.conn.recvFD()
 		if f != nil && m.Type != msgPty {
@@ -293,6 +295,9 @@ func (p *initProcess) waitReady(logf func(level, msg string), console ConsoleFun
 			}
 		case msgReady:
 			return nil
+		case msgTrace:
+			// The intermediate init's, before pid, or the real one's.
+			trace.T.Adopt(m.Trace, p.proc.Pid)
 		case msgTimens:
 			if err := p.writeTimeOffsets(); err != nil {
 				return err
@@ -339,7 +344,7 @@ func (p *initProcess) waitReady(logf func(level, msg string), console ConsoleFun
 // sync socket closes (it is close-on-exec), or init reports why not. On
 // the way, handOver passes the seccomp listener to the agent.
 func (p *initProcess) waitExec(handOver func(*os.File) error) error {
-	return awaitExec(p.conn, handOver)
+	return awaitExec(p.conn, p.proc.Pid, handOver)
 }
 
 // runtimeHooks runs prestart and createRuntime for init, in the runtime
@@ -501,6 +506,7 @@ func (d *stateDir) sockPath() string {
 // setupFromHost does what the parent does for a created container once
 // init is ready: linux.netDevices and linux.intelRdt.
 func (c *Container) setupFromHost(spec *specs.Spec, id string) error {
+	defer trace.T.Begin("host setup")()
 	pid := c.init.proc.Pid
 	if err := moveNetDevices(spec.Linux.NetDevices, fmt.Sprintf("/proc/%d/ns/net", pid)); err != nil {
 		return fmt.Errorf("moving network devices: %w", err)

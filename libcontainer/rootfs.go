@@ -10,12 +10,15 @@ import (
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/trace"
 )
 
 // prepareRootfs builds the container's filesystem from root.path and
 // mounts[]. It runs in init, in the container's mount namespace; then
 // the createRuntime and createContainer hooks run, then enterRoot.
 func prepareRootfs(b *bootstrap) error {
+	defer trace.T.Begin("rootfs")()
 	spec := b.Spec
 	// In the runtime's mount namespace the parent made rootfs a private
 	// mount point already (bindRootfsOnHost); "/" is the host's.
@@ -65,6 +68,7 @@ func setFinalPropagation(propagation string) error {
 // on it would otherwise propagate to the host, and pivot_root refuses a
 // shared parent.
 func setRootPropagation(rootfs, propagation string) error {
+	defer trace.T.Begin("propagation")()
 	flag := uintptr(unix.MS_SLAVE | unix.MS_REC)
 	// An unbindable mount cannot be bound: rootfs is bound onto itself
 	// first, and "/" made unbindable after pivot_root.
@@ -112,6 +116,7 @@ func mountOf(path string) (*mountinfo.Info, error) {
 // mountEntry performs one mounts[] entry. The destination is resolved and
 // created inside root, never by a host path.
 func mountEntry(root *os.File, b *bootstrap, index int, m specs.Mount) error {
+	defer trace.T.BeginOn("mount", m.Destination)()
 	opts, err := parseMountOptions(m.Options)
 	if err != nil {
 		return err
@@ -286,6 +291,7 @@ func onRamfs() bool {
 // new one, where it is made a slave (so the unmount cannot propagate to
 // the host) and detached.
 func pivotRoot(rootfs string) error {
+	defer trace.T.Begin("pivot_root")()
 	oldroot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: "/", Err: err}
@@ -311,6 +317,7 @@ func pivotRoot(rootfs string) error {
 
 // remountRootReadonly implements root.readonly, on the new "/".
 func remountRootReadonly() error {
+	defer trace.T.Begin("readonly root")()
 	fd, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err

@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/trace"
 )
 
 // CVE-2019-5736: a process in the container that can see husk's init
@@ -18,6 +20,7 @@ import (
 
 // sealedSelf returns a sealed memfd copy of the running binary.
 func sealedSelf() (*os.File, error) {
+	defer trace.T.Begin("sealed binary")()
 	src, err := os.Open("/proc/self/exe")
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/husk-runtime/husk/libcontainer/trace"
 	"github.com/husk-runtime/husk/seccomp"
 )
 
@@ -42,6 +43,7 @@ func compileSeccomp(root string, s *specs.LinuxSeccomp, logf func(level, msg str
 	if s == nil {
 		return nil, nil
 	}
+	defer trace.T.Begin("seccomp compile")()
 	prog, err := seccomp.CompileCached(s, filepath.Join(root, seccompCache))
 	if err != nil {
 		return nil, seccompError(err)
@@ -68,7 +70,7 @@ func seccompError(err error) error {
 
 // execFiltered loads the filter and execs: the filter goes on as late as
 // it can, so that it need not allow what init does before.
-func (p *execProcess) execFiltered(conn *syncConn) error {
+func (p *execProcess) execFiltered(conn *syncConn, lt *execTrace) error {
 	// Everything execve takes is made before the filter is on.
 	path, err := unix.BytePtrFromString(p.path)
 	if err != nil {
@@ -88,7 +90,10 @@ func (p *execProcess) execFiltered(conn *syncConn) error {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return step("loading seccomp filter", os.NewSyscallError("prctl(PR_SET_DUMPABLE)", err))
 	}
+	sendTrace(*conn) // before the filter: encoding it allocates
+	lt.loading()
 	filter, err := p.seccomp.Load()
+	lt.loaded()
 	if err != nil {
 		return step("loading seccomp filter", err)
 	}
@@ -104,6 +109,7 @@ func (p *execProcess) execFiltered(conn *syncConn) error {
 			return step("dropping CAP_SYS_ADMIN after loading seccomp", os.NewSyscallError("capset", errno))
 		}
 	}
+	lt.send(*conn)
 	_, errno := filter.Syscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(path)),
 		uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])))
 	runtime.KeepAlive(argv)
@@ -132,13 +138,19 @@ func handOverFromInit(conn syncConn, listener int) error {
 
 // awaitExec reads init's messages, after ready, until its execve closes
 // conn: it hands the seccomp listener over with handOver and answers
-// seccompDone, and returns init's error if it reports one.
-func awaitExec(conn syncConn, handOver func(*os.File) error) error {
+// seccompDone, and returns init's error if it reports one. Spans init
+// sends are adopted under pid, init's host pid.
+func awaitExec(conn syncConn, pid int, handOver func(*os.File) error) error {
+	defer trace.T.Begin("wait exec")()
 	for {
 		m, f, err := conn.recvFD()
 		switch {
 		case errors.Is(err, errClosed):
 			return nil
+		case err == nil && m.Type == msgTrace:
+			closeFile(f)
+			trace.T.Adopt(m.Trace, pid) // init's, whatever the pid it sees
+			continue
 		case err != nil:
 			closeFile(f)
 			return fmt.Errorf("reading init's reply: %w", err)

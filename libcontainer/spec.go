@@ -10,11 +10,14 @@ import (
 	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/libcontainer/trace"
 )
 
 // LoadSpec reads bundle/config.json. bundle must be absolute. Syntax errors
 // name the line and column so a hand-edited config is easy to fix.
 func LoadSpec(bundle string) (*specs.Spec, error) {
+	defer trace.T.Begin("load config")()
 	name := filepath.Join(bundle, "config.json")
 	data, err := os.ReadFile(name)
 	if err != nil {

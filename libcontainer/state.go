@@ -13,6 +13,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/trace"
 )
 
 // Each container owns one directory under the state root:
@@ -75,6 +77,7 @@ type stateDir struct {
 // lockNew creates and locks the directory for a new container. The mkdir
 // is the existence check, so two creates of one id cannot both succeed.
 func lockNew(root, id string) (*stateDir, error) {
+	defer trace.T.Begin("lock")()
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("creating state root: %w", err)
 	}
@@ -175,6 +178,7 @@ func (d *stateDir) save(r *record) error {
 }
 
 func (d *stateDir) remove() error {
+	defer trace.T.Begin("remove state")()
 	return os.RemoveAll(d.path)
 }
 

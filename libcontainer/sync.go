@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/husk-runtime/husk/libcontainer/trace"
 	"github.com/husk-runtime/husk/seccomp"
 )
 
@@ -37,6 +38,9 @@ import (
 //	                                with the state; init runs createContainer
 //	3a    init → parent   pty       with process.terminal: the pty master
 //	                                (SCM_RIGHTS); msg is the slave's name
+//	3b    init → parent   trace     with tracing on (_HUSK_TRACE): init's
+//	                                spans so far; the intermediate init sends
+//	                                its own before pid
 //	4     init → parent   ready     rootfs pivoted, user set, entrypoint found;
 //	                                init now blocks in accept() on exec.sock
 //	-     init → parent   error     any step failed; init exits after sending
@@ -57,6 +61,10 @@ import (
 //	                                (SCM_RIGHTS)
 //	5a    start → init    seccompDone the agent at listenerPath has it;
 //	                                without this, init exits before execve
+//	6     init → start    trace     with tracing on: the spans of start's
+//	                                share (before the filter is loaded), then
+//	                                "seccomp load" and "exec", the last one
+//	                                ending right before execve
 //
 // The filter is loaded after start, as close to execve as it can be; so
 // the handover is start's (or husk exec's) to do, and the container's
@@ -74,6 +82,8 @@ const (
 	// msgSeccomp and msgSeccompDone hand over the seccomp listener.
 	msgSeccomp     = "seccomp"
 	msgSeccompDone = "seccompDone"
+	// msgTrace carries init's spans to the parent or to start.
+	msgTrace = "trace"
 )
 
 // message is the one envelope every packet uses.
@@ -86,6 +96,8 @@ type message struct {
 	Pid       int        `json:"pid,omitempty"`
 	// State is the container's state, for hooks.
 	State *specs.State `json:"state,omitempty"`
+	// Trace is init's spans (msgTrace), its pid to be set by the parent.
+	Trace []trace.Event `json:"trace,omitempty"`
 }
 
 // bootstrap is what the parent hands to init.
@@ -154,15 +166,19 @@ func (c syncConn) sendFD(m message, fd int) error {
 	if fd >= 0 {
 		oob = unix.UnixRights(fd)
 	}
-	if c.filter != nil {
-		err = sendmsgExempt(c.filter, int(c.f.Fd()), data, oob)
-	} else {
-		err = unix.Sendmsg(int(c.f.Fd()), data, oob, nil, 0)
-	}
-	if err != nil {
+	if err := c.sendRaw(data, oob); err != nil {
 		return fmt.Errorf("sending %s message: %w", m.Type, err)
 	}
 	return nil
+}
+
+// sendRaw sends one packet, already encoded, through the seccomp
+// filter's exemption once it is loaded.
+func (c syncConn) sendRaw(data, oob []byte) error {
+	if c.filter != nil {
+		return sendmsgExempt(c.filter, int(c.f.Fd()), data, oob)
+	}
+	return unix.Sendmsg(int(c.f.Fd()), data, oob, nil, 0)
 }
 
 // errClosed means the other end went away without a word.

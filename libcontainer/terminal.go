@@ -7,6 +7,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/trace"
 )
 
 // setupTerminal implements process.terminal: it makes a pty in the
@@ -14,6 +16,7 @@ import (
 // parent, binds the slave at /dev/console when asked, and makes the slave
 // the process's controlling terminal and stdio.
 func setupTerminal(conn syncConn, p *specs.Process, bindConsole bool) error {
+	defer trace.T.Begin("terminal")()
 	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("opening the container's /dev/ptmx (is devpts mounted at /dev/pts?): %w", err)

@@ -10,12 +10,15 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/trace"
 )
 
 // setRlimits implements process.rlimits. It runs before the uid changes,
 // while raising a hard limit is still allowed. syscall.Setrlimit (not
 // x/sys) is used so Go does not restore its own RLIMIT_NOFILE at exec.
 func setRlimits(rlimits []specs.POSIXRlimit) error {
+	defer trace.T.Begin("rlimits")()
 	for _, r := range rlimits {
 		lim := syscall.Rlimit{Cur: r.Soft, Max: r.Hard}
 		if err := syscall.Setrlimit(rlimitTypes[r.Type], &lim); err != nil {
@@ -40,6 +43,7 @@ func setRlimits(rlimits []specs.POSIXRlimit) error {
 // The bounding set is final already; it does not limit what stays
 // permitted.
 func setUser(p *specs.Process, warn func(string), holdAdmin bool) (*capSets, error) {
+	defer trace.T.Begin("user")()
 	caps := buildCapSets(p.Capabilities)
 	if len(caps.unknown) > 0 {
 		warn(fmt.Sprintf("capabilities unknown to this kernel are ignored: %s", strings.Join(caps.unknown, ", ")))
@@ -92,6 +96,7 @@ func setUser(p *specs.Process, warn func(string), holdAdmin bool) (*capSets, err
 }
 
 func setIDs(u specs.User) error {
+	defer trace.T.Begin("setuid")()
 	groups := make([]int, len(u.AdditionalGids))
 	for i, g := range u.AdditionalGids {
 		groups[i] = int(g)
@@ -146,6 +151,7 @@ func currentCaps() (capSets, error) {
 }
 
 func applyCaps(c capSets) error {
+	defer trace.T.Begin("capabilities")()
 	hdr, data := capsetArgs(c)
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("setting capabilities: %w", err)

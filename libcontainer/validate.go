@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/husk-runtime/husk/libcontainer/trace"
 	"github.com/husk-runtime/husk/seccomp"
 )
 
@@ -18,6 +19,7 @@ import (
 // is created, and returns the first problem as a *SpecError naming the
 // field's JSON path. bundle is the absolute bundle directory.
 func Validate(spec *specs.Spec, bundle string) error {
+	defer trace.T.Begin("validate")()
 	if errs := validateAll(spec, bundle); len(errs) > 0 {
 		return errs[0]
 	}

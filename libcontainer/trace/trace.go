@@ -1,25 +1,11 @@
-// Package trace records a timeline of what husk does, for --trace and
-// HUSK_TRACE: spans with a start time and a duration, in the Chrome
-// trace-event format that Perfetto and chrome://tracing open.
-//
-// It costs nothing when off: the recorder is nil, and Begin on a nil
-// recorder returns a shared no-op. The parent and the container's init
-// each record their own spans; init sends its spans to the parent (or to
-// husk start) over the sync connection, and the processes append to one
-// file in the format's array form, whose closing bracket is optional, so
-// create, start and delete can each add their part.
 package trace
 
 import (
-	"encoding/json"
-	"fmt"
 	"os"
-	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Event is one trace event: a complete span ("X") or process metadata ("M").
@@ -63,14 +49,53 @@ func (r *Recorder) Begin(name string) func() {
 	return func() { r.add(name, start, time.Since(start)) }
 }
 
+// BeginArgs is Begin with arguments, which viewers show with the span.
+func (r *Recorder) BeginArgs(name string, args map[string]string) func() {
+	if r == nil {
+		return noop
+	}
+	start := time.Now()
+	return func() { r.addArgs(name, start, time.Since(start), args) }
+}
+
+// BeginOn is Begin(step + " " + object), without building the name when
+// tracing is off: "mount /proc" costs no allocation per mount then.
+func (r *Recorder) BeginOn(step, object string) func() {
+	if r == nil {
+		return noop
+	}
+	return r.Begin(step + " " + object)
+}
+
+// Add records a span timed by other means: one that began before this
+// process did, for instance.
+func (r *Recorder) Add(name string, start time.Time, d time.Duration) {
+	if r != nil {
+		r.add(name, start, d)
+	}
+}
+
+// add records a span. Every span of a process goes on one track (tid =
+// pid), whichever OS thread ran it: husk's steps are one sequence, and
+// viewers nest spans only within a track.
 func (r *Recorder) add(name string, start time.Time, d time.Duration) {
-	cat, _, _ := strings.Cut(name, " ")
+	r.addArgs(name, start, d, nil)
+}
+
+func (r *Recorder) addArgs(name string, start time.Time, d time.Duration, args map[string]string) {
 	r.mu.Lock()
 	r.events = append(r.events, Event{
-		Name: name, Cat: cat, Ph: "X", TS: start.UnixMicro(), Dur: max(d.Microseconds(), 1),
-		Pid: r.pid, Tid: unix.Gettid(),
+		Name: name, Cat: category(name), Ph: "X", TS: start.UnixMicro(), Dur: max(d.Microseconds(), 1),
+		Pid: r.pid, Tid: r.pid, Args: args,
 	})
 	r.mu.Unlock()
+}
+
+// category is a span's first word ("mount" for "mount /proc"), which
+// viewers can filter and colour by.
+func category(name string) string {
+	cat, _, _ := strings.Cut(name, " ")
+	return cat
 }
 
 // Take returns the events recorded so far and forgets them.
@@ -102,74 +127,19 @@ func (r *Recorder) Adopt(events []Event, pid int) {
 	}
 }
 
-// Flush appends the events to file, creating it with the array's opening
-// bracket; concurrent writers append whole lines (O_APPEND).
-func (r *Recorder) Flush(file string) error {
-	ev := r.Take()
-	if len(ev) == 0 {
-		return nil
-	}
-	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("writing trace: %w", err)
-	}
-	defer f.Close()
-	var buf []byte
-	if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
-		buf = append(buf, "[\n"...)
-	}
-	for _, e := range ev {
-		line, _ := json.Marshal(e)
-		buf = append(append(buf, line...), ",\n"...)
-	}
-	_, err = f.Write(buf)
-	return err
-}
-
-// Read parses a trace file written by Flush (or a complete JSON array).
-func Read(file string) ([]Event, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	s := strings.TrimSpace(string(data))
-	s = strings.TrimSuffix(strings.TrimSuffix(s, "]"), ",")
-	if !strings.HasSuffix(s, "]") {
-		s += "]"
-	}
-	var ev []Event
-	if err := json.Unmarshal([]byte(s), &ev); err != nil {
-		return nil, fmt.Errorf("parsing trace %s: %w", file, err)
-	}
-	return ev, nil
-}
-
-// Summary renders the slowest spans as a table, with the process each ran in.
-func Summary(events []Event, top int) string {
-	names := map[int]string{}
-	var spans []Event
-	for _, e := range events {
-		switch e.Ph {
-		case "M":
-			if e.Name == "process_name" {
-				names[e.Pid] = e.Args["name"]
-			}
-		case "X":
-			spans = append(spans, e)
-		}
-	}
-	sort.SliceStable(spans, func(i, j int) bool { return spans[i].Dur > spans[j].Dur })
-	if top > 0 && len(spans) > top {
-		spans = spans[:top]
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%10s  %-18s  %s\n", "µs", "process", "step")
-	for _, s := range spans {
-		proc := names[s.Pid]
-		if proc == "" {
-			proc = fmt.Sprint(s.Pid)
-		}
-		fmt.Fprintf(&b, "%10d  %-18s  %s\n", s.Dur, proc, s.Name)
-	}
-	return b.String()
+// AppendSpan appends a span as the JSON of an Event (pid and tid 0, for
+// Adopt to fill in) without allocating when buf has room: for init's
+// last steps, after the seccomp filter is on, when a syscall the Go
+// allocator might make could be one the container's profile denies.
+// name must need no JSON escaping.
+func AppendSpan(buf []byte, name string, start time.Time, d time.Duration) []byte {
+	buf = append(buf, `{"name":"`...)
+	buf = append(buf, name...)
+	buf = append(buf, `","cat":"`...)
+	buf = append(buf, category(name)...)
+	buf = append(buf, `","ph":"X","ts":`...)
+	buf = strconv.AppendInt(buf, start.UnixMicro(), 10)
+	buf = append(buf, `,"dur":`...)
+	buf = strconv.AppendInt(buf, max(d.Microseconds(), 1), 10)
+	return append(buf, `,"pid":0,"tid":0}`...)
 }
