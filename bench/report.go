@@ -97,8 +97,8 @@ func (b *bench) tables() []table {
 		}
 		t.header = append(t.header, "target")
 		for _, rw := range rows {
-			if len(b.samples[c.name+"/"+rw.metric+"/husk"]) == 0 && rw.base != "" {
-				continue
+			if !b.measured(c, rw.metric) {
+				continue // a phase left out (-rounds 0, no GNU time)
 			}
 			t.lines = append(t.lines, b.tableLine(c, rw))
 		}
@@ -113,6 +113,16 @@ func (b *bench) tables() []table {
 		out = append(out, t)
 	}
 	return out
+}
+
+// measured reports whether any runtime has samples of metric.
+func (b *bench) measured(c *benchConfig, metric string) bool {
+	for _, r := range b.rts {
+		if len(b.samples[c.name+"/"+metric+"/"+r.name]) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *bench) tableLine(c *benchConfig, rw row) []string {
