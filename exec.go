@@ -106,7 +106,10 @@ func execProcess(c *cli.Context, ctr *libcontainer.Container) (*specs.Process, e
 	if c.NArg() < 2 {
 		return nil, fmt.Errorf("exec: a COMMAND or --process is required")
 	}
-	p := ctr.ProcessTemplate()
+	p, err := ctr.ProcessTemplate()
+	if err != nil {
+		return nil, err
+	}
 	p.Args = c.Args().Slice()[1:]
 	p.Env = append(p.Env, c.StringSlice("env")...)
 	p.Terminal = c.Bool("tty")

@@ -45,7 +45,8 @@ var (
 	iters    = flag.Int("n", 20, "iterations of the lifecycle (run, create, start, delete, exec) per runtime and config")
 	conc     = flag.Int("conc", 50, "containers created+started concurrently")
 	rounds   = flag.Int("rounds", 3, "rounds of the concurrent phase per runtime and config (0: skip it)")
-	loadedN  = flag.Int("loaded", 5, "runs and execs timed before and while the -conc containers exist, per round")
+	loadedN  = flag.Int("loaded", 5, "runs, creates, deletes and execs timed before and while the -existing containers exist, per round")
+	existing = flag.Int("existing", 100, "containers that exist (running) while the loaded steps are timed (at least -conc)")
 	profile  = flag.String("seccomp", "bench/testdata/docker-default-seccomp.json", "Docker-format seccomp profile for the seccomp config (empty: skip it)")
 	crunNS   = flag.String("crun-ns", "auto", "run crun in a private mount namespace without cgroup2: auto (on a hybrid host), on, off")
 	label    = flag.String("label", "", "what to call this machine in the header (default: host, or vm under ../shared/vm/run)")
@@ -148,7 +149,7 @@ func (b *bench) run(table io.Writer) error {
 		return err
 	}
 	if *rounds > 0 && *conc > 0 {
-		fmt.Fprintf(os.Stderr, "bench: %d containers concurrently, %d rounds\n", *conc, *rounds)
+		fmt.Fprintf(os.Stderr, "bench: %d containers concurrently, then steps with 0 and %d existing, %d rounds\n", *conc, max(*existing, *conc), *rounds)
 		b.concurrent()
 	}
 	if *rawOut != "" {
@@ -462,8 +463,9 @@ func (b *bench) createRSS(c *benchConfig, r *rtime) {
 }
 
 // concurrent creates and starts -conc containers at once (containers/s),
-// and times run and exec before and while they all exist: a step whose
-// cost grows with the number of containers shows there.
+// makes them -existing in all, and times run, create, delete and exec
+// before and while they all exist: a step whose cost grows with the
+// number of containers shows there.
 func (b *bench) concurrent() {
 	for round := 0; round < *rounds && !stopping.Load(); round++ {
 		type step struct {
@@ -492,50 +494,86 @@ func (b *bench) concurrent() {
 
 func (b *bench) concurrentRound(c *benchConfig, r *rtime) {
 	cfg := c.name
-	b.runs(c, r, "run-0", "")
-	ids := make([]string, *conc)
+	b.runs(c, r, "0", "")
+	ids := make([]string, max(*existing, *conc))
 	for i := range ids {
 		ids[i] = b.id(r, c, "c")
 	}
 	defer func() {
+		sem := make(chan struct{}, 8)
 		var wg sync.WaitGroup
 		for _, id := range ids {
-			wg.Go(func() { r.call("delete", "--force", id) })
+			sem <- struct{}{}
+			wg.Go(func() { r.call("delete", "--force", id); <-sem })
 		}
 		wg.Wait()
 	}()
 	var wg sync.WaitGroup
 	var failed atomic.Int32
+	createStart := func(id string) {
+		_, err := r.call("create", "--bundle", c.bSleep, id)
+		if err == nil {
+			_, err = r.call("start", id)
+		}
+		if err != nil {
+			failed.Add(1)
+			b.fail(cfg, r.name, err)
+		}
+	}
 	t0 := time.Now()
-	for _, id := range ids {
-		wg.Go(func() {
-			_, err := r.call("create", "--bundle", c.bSleep, id)
-			if err == nil {
-				_, err = r.call("start", id)
-			}
-			if err != nil {
-				failed.Add(1)
-				b.fail(cfg, r.name, err)
-			}
-		})
+	for _, id := range ids[:*conc] {
+		wg.Go(func() { createStart(id) })
 	}
 	wg.Wait()
 	wall := time.Since(t0)
 	if failed.Load() > 0 {
 		return
 	}
-	b.add(cfg, "conc", r.name, float64(len(ids))/wall.Seconds())
-	b.runs(c, r, "run-loaded", ids[0])
+	b.add(cfg, "conc", r.name, float64(*conc)/wall.Seconds())
+	// The rest of the -existing containers, untimed, a few at a time.
+	sem := make(chan struct{}, 4)
+	for _, id := range ids[*conc:] {
+		sem <- struct{}{}
+		wg.Go(func() { createStart(id); <-sem })
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		return
+	}
+	b.runs(c, r, "loaded", ids[0])
 }
 
-// runs times -loaded runs of /bin/true, and as many execs into the
-// container exec (if any).
-func (b *bench) runs(c *benchConfig, r *rtime, metric, exec string) {
+// runs times -loaded runs of /bin/true, creates and deletes (of a created
+// container), and as many execs into the container exec: with "0" as
+// suffix before any other container of r exists (exec goes into a sleeper
+// made for it), with "loaded" while -existing containers run. A step
+// whose cost grows with the number of containers shows as a difference.
+func (b *bench) runs(c *benchConfig, r *rtime, suffix, exec string) {
+	if exec == "" {
+		exec = b.id(r, c, "e")
+		if _, err := r.call("run", "-d", "--bundle", c.bSleep, exec); err != nil {
+			b.fail(c.name, r.name, err)
+			exec = ""
+		} else {
+			defer r.call("delete", "--force", exec)
+		}
+	}
 	for i := 0; i < *loadedN; i++ {
 		if res, err := r.call("run", "--bundle", c.bTrue, b.id(r, c, "l")); err != nil {
 			b.fail(c.name, r.name, err)
 		} else {
-			b.add(c.name, metric, r.name, ms(res.dur))
+			b.add(c.name, "run-"+suffix, r.name, ms(res.dur))
+		}
+		id := b.id(r, c, "l")
+		if res, err := r.call("create", "--bundle", c.bTrue, id); err != nil {
+			b.fail(c.name, r.name, err)
+		} else {
+			b.add(c.name, "create-"+suffix, r.name, ms(res.dur))
+		}
+		if res, err := r.call("delete", "--force", id); err != nil {
+			b.fail(c.name, r.name, err)
+		} else {
+			b.add(c.name, "delete-"+suffix, r.name, ms(res.dur))
 		}
 		if exec == "" {
 			continue
@@ -543,7 +581,7 @@ func (b *bench) runs(c *benchConfig, r *rtime, metric, exec string) {
 		if res, err := r.call("exec", exec, "/bin/true"); err != nil {
 			b.fail(c.name, r.name, err)
 		} else {
-			b.add(c.name, "exec-loaded", r.name, ms(res.dur))
+			b.add(c.name, "exec-"+suffix, r.name, ms(res.dur))
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -47,7 +48,11 @@ type State struct {
 type Container struct {
 	dir *stateDir
 	rec *record
-	cg  *cgroups.Manager
+	// sum is the part of rec.Spec that start and delete need; spec, all
+	// of it, is decoded on demand (husk exec).
+	sum  specSummary
+	spec *specs.Spec
+	cg   *cgroups.Manager
 	// init is set only in the process that created the container.
 	init *initProcess
 	// rdt is the linux.intelRdt group create set up (to undo on failure).
@@ -143,11 +148,16 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	// A record from the start, before the cgroup exists, so that if husk
 	// itself dies mid-create, delete --force finds the cgroup (and init)
 	// to remove.
+	rawSpec, err := json.Marshal(spec)
+	if err != nil {
+		return c, err
+	}
 	c.rec = &record{
 		ID: id, Bundle: opts.Bundle, Rootfs: rootfsPath(opts.Bundle, spec),
 		Created: time.Now().UTC(), CgroupPath: c.cg.Dir(), CgroupTop: c.cg.TopDir(),
-		Annotations: spec.Annotations, Spec: spec,
+		Annotations: spec.Annotations, Spec: rawSpec,
 	}
+	c.spec, c.sum = spec, summaryOf(spec)
 	if err := c.saveProgress(0); err != nil {
 		return c, err
 	}
@@ -303,7 +313,24 @@ func Load(root, id string) (*Container, error) {
 		dir.unlock()
 		return nil, err
 	}
-	return &Container{dir: dir, rec: rec, cg: cgroupOf(rec)}, nil
+	sum, err := rec.summary()
+	if err != nil {
+		dir.unlock()
+		return nil, err
+	}
+	return &Container{dir: dir, rec: rec, sum: sum, cg: cgroupOf(rec)}, nil
+}
+
+// fullSpec is the container's whole config.
+func (c *Container) fullSpec() (*specs.Spec, error) {
+	if c.spec == nil {
+		s, err := c.rec.spec()
+		if err != nil {
+			return nil, err
+		}
+		c.spec = s
+	}
+	return c.spec, nil
 }
 
 // RemoveStale removes id's state dir if it holds no state.json: what a
@@ -436,7 +463,11 @@ func (c *Container) Start() error {
 		return err
 	}
 	err = awaitExec(conn, c.rec.Pid, func(f *os.File) error {
-		return handOverListener(c.rec.Spec.Linux.Seccomp, c.specState(specs.StateCreated), c.rec.Pid, f)
+		spec, err := c.fullSpec()
+		if err != nil {
+			return err
+		}
+		return handOverListener(spec.Linux.Seccomp, c.specState(specs.StateCreated), c.rec.Pid, f)
 	})
 	if err != nil {
 		return err
@@ -444,7 +475,7 @@ func (c *Container) Start() error {
 	// runtime-spec: poststart hooks MUST be called after the user process
 	// is executed but before start returns; a failure is a warning, and
 	// the lifecycle goes on.
-	if h := c.rec.Spec.Hooks; h != nil {
+	if h := c.sum.Hooks; h != nil {
 		c.warn(runWarnHooks("poststart", h.Poststart, c.specState(specs.StateRunning)))
 	}
 	return nil
@@ -516,7 +547,7 @@ func (c *Container) Delete(force bool) error {
 	if err := c.cg.Destroy(); err != nil {
 		return err
 	}
-	if rdt, err := intelRdtGroup(c.rec.ID, c.rec.Spec); rdt != nil && err == nil {
+	if rdt, err := intelRdtGroup(c.rec.ID, c.sum.rdtSpec()); rdt != nil && err == nil {
 		if err := rdt.remove(); err != nil {
 			return fmt.Errorf("removing the Intel RDT group: %w", err)
 		}
@@ -529,7 +560,7 @@ func (c *Container) Delete(force bool) error {
 	}
 	// runtime-spec: poststop hooks MUST be called after the container is
 	// deleted but before delete returns; a failure is a warning.
-	if h := c.rec.Spec.Hooks; h != nil {
+	if h := c.sum.Hooks; h != nil {
 		c.warn(runWarnHooks("poststop", h.Poststop, c.specState(specs.StateStopped)))
 	}
 	return nil

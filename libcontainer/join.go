@@ -52,11 +52,15 @@ func (c *Container) Exec(p *specs.Process, opts ExecOpts) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec := *c.rec.Spec
+	full, err := c.fullSpec()
+	if err != nil {
+		return nil, err
+	}
+	spec := *full
 	linux := *spec.Linux
 	spec.Process, spec.Linux = p, &linux
 	linux.Namespaces = nil
-	for _, ns := range c.rec.Spec.Linux.Namespaces {
+	for _, ns := range full.Linux.Namespaces {
 		path := "/proc/" + strconv.Itoa(c.rec.Pid) + "/ns/" + nsKinds[ns.Type].procName
 		linux.Namespaces = append(linux.Namespaces, specs.LinuxNamespace{Type: ns.Type, Path: path})
 	}
@@ -118,8 +122,12 @@ func (p *Process) Wait() (syscall.WaitStatus, error) {
 
 // ProcessTemplate is a copy of the container's process, the base husk
 // exec builds a new process on.
-func (c *Container) ProcessTemplate() *specs.Process {
-	p := *c.rec.Spec.Process
+func (c *Container) ProcessTemplate() (*specs.Process, error) {
+	full, err := c.fullSpec()
+	if err != nil {
+		return nil, err
+	}
+	p := *full.Process
 	p.Env = append([]string{}, p.Env...)
 	p.User.AdditionalGids = append([]uint32{}, p.User.AdditionalGids...)
 	if caps := p.Capabilities; caps != nil {
@@ -131,5 +139,5 @@ func (c *Container) ProcessTemplate() *specs.Process {
 		cp.Ambient = append([]string{}, caps.Ambient...)
 		p.Capabilities = &cp
 	}
-	return &p
+	return &p, nil
 }

@@ -45,6 +45,21 @@ type initProcess struct {
 	bundle string
 }
 
+// fdAboveChildFiles duplicates f to a number the child of os/exec keeps
+// as it is until execve: its fds 0..n-1 become stdio and the extra files,
+// and before that it moves any of those that would be overwritten to n and
+// up. A path /proc/self/fd/N with N below 2n may name another file by the
+// time the child execs it (which fd numbers the parent's files got depends
+// on what it opened and closed before).
+func fdAboveChildFiles(f *os.File, extra int) (*os.File, error) {
+	n := 3 + extra
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 2*n+1)
+	if err != nil {
+		return nil, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err)
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
 // startInit clones `husk init` into the container's namespaces and cgroup
 // and hands it the bootstrap message. New namespaces come from clone
 // flags (Go writes the id maps before init runs); namespaces to join are
@@ -86,18 +101,16 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 		b.ExecFD = 3 + len(extra)
 		extra = append(extra, execListener)
 	}
-	self := "/proc/self/exe"
+	var sealed *os.File
 	if b.Exec || !plan.isNew(specs.PIDNamespace) {
-		sealed, err := sealedSelf()
-		if err != nil {
+		if sealed, err = sealedSelf(); err != nil {
 			parentSync.Close()
 			return nil, err
 		}
 		defer sealed.Close()
-		self = "/proc/self/fd/" + strconv.Itoa(int(sealed.Fd())) // the child's copy of it, at exec
 	}
 	cmd := &exec.Cmd{
-		Path:        self,
+		Path:        "/proc/self/exe",
 		Args:        []string{"husk", "init"},
 		Env:         append(initEnv(strconv.Itoa(3+b.PassFDs)), initGodebug),
 		Stdin:       stdio[0],
@@ -220,6 +233,15 @@ func startInit(b *bootstrap, stdio [3]*os.File, cg *cgroups.Manager, execListene
 	}
 	if reexec {
 		cmd.Env = append(cmd.Env, initLastFDEnv+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
+	}
+	if sealed != nil {
+		high, err := fdAboveChildFiles(sealed, len(cmd.ExtraFiles))
+		if err != nil {
+			parentSync.Close()
+			return nil, err
+		}
+		defer high.Close()
+		cmd.Path = "/proc/self/fd/" + strconv.Itoa(int(high.Fd())) // the child's copy of it, at exec
 	}
 	err = onNamespaceThread(threadJoins, cloneTraced(cmd, startOn(cmd, b)))
 	if err != nil {

@@ -39,7 +39,11 @@ type record struct {
 	CgroupPath  string            `json:"cgroupPath"`
 	CgroupTop   string            `json:"cgroupTop,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
-	Spec        *specs.Spec       `json:"spec"`
+	// Spec is the config create ran with, kept as the JSON it was saved
+	// as. Most commands need a few of its fields or none (specSummary),
+	// and decoding all of it costs a fresh husk process milliseconds:
+	// encoding/json builds its codecs for every type a spec can hold.
+	Spec json.RawMessage `json:"spec"`
 	// RootfsMount is the id of the mount bindRootfsOnHost made, for a
 	// container without a mount namespace: delete detaches it.
 	RootfsMount uint64 `json:"rootfsMount,omitempty"`
@@ -166,6 +170,50 @@ func readRecordAt(dirfd int, dir string) (*record, error) {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
 	return &r, nil
+}
+
+// spec decodes the whole config.
+func (r *record) spec() (*specs.Spec, error) {
+	var s specs.Spec
+	if err := json.Unmarshal(r.Spec, &s); err != nil {
+		return nil, fmt.Errorf("decoding the config in state.json: %w", err)
+	}
+	return &s, nil
+}
+
+// specSummary is what start and delete need of the config.
+type specSummary struct {
+	Hooks *specs.Hooks `json:"hooks,omitempty"`
+	Linux *struct {
+		IntelRdt *specs.LinuxIntelRdt `json:"intelRdt,omitempty"`
+	} `json:"linux,omitempty"`
+}
+
+func (r *record) summary() (specSummary, error) {
+	var s specSummary
+	if err := json.Unmarshal(r.Spec, &s); err != nil {
+		return s, fmt.Errorf("decoding the config in state.json: %w", err)
+	}
+	return s, nil
+}
+
+// summaryOf is the summary of a spec at hand.
+func summaryOf(s *specs.Spec) specSummary {
+	sum := specSummary{Hooks: s.Hooks}
+	if s.Linux != nil && s.Linux.IntelRdt != nil {
+		sum.Linux = &struct {
+			IntelRdt *specs.LinuxIntelRdt `json:"intelRdt,omitempty"`
+		}{s.Linux.IntelRdt}
+	}
+	return sum
+}
+
+// rdtSpec is a spec holding only linux.intelRdt, for intelRdtGroup.
+func (s specSummary) rdtSpec() *specs.Spec {
+	if s.Linux == nil || s.Linux.IntelRdt == nil {
+		return &specs.Spec{}
+	}
+	return &specs.Spec{Linux: &specs.Linux{IntelRdt: s.Linux.IntelRdt}}
 }
 
 // save replaces state.json atomically: write a temp file, then rename.
