@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/seccomp"
 )
@@ -129,7 +130,15 @@ func TestValidateNamesTheField(t *testing.T) {
 		}, "linux.namespaces[1].path", "/proc/self/ns/uts: is a uts namespace, not network"},
 		{"namespace path not a namespace", func(s *specs.Spec, b string) {
 			s.Linux.Namespaces[1].Path = filepath.Join(b, "rootfs")
-		}, "linux.namespaces[1].path", "{bundle}/rootfs: not a namespace file: inappropriate ioctl for device"},
+		}, "linux.namespaces[1].path", "{bundle}/rootfs: not a namespace file"},
+		// A FIFO would block the open forever; a device may act on it.
+		{"namespace path a FIFO", func(s *specs.Spec, b string) {
+			fifo := filepath.Join(b, "fifo")
+			if err := unix.Mkfifo(fifo, 0o600); err != nil {
+				panic(err)
+			}
+			s.Linux.Namespaces[1].Path = fifo
+		}, "linux.namespaces[1].path", "{bundle}/fifo: not a namespace file"},
 		{"new user namespace joining mount", func(s *specs.Spec, _ string) {
 			s.Linux.Namespaces[2].Path = "/proc/self/ns/mnt"
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
