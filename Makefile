@@ -8,12 +8,16 @@ VERSION ?= 0.1.0-dev
 COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 TESTFLAGS ?=
+# How long make fuzz runs FuzzLoadAndValidate; minimizing each new input
+# is bounded too, or large seed configs take a minute apiece.
+FUZZTIME  ?= 60s
+FUZZMINIMIZETIME ?= 5s
 
 VMRUN   ?= ../shared/vm/run
 # Tests that need a pure cgroup v2 host run in a VM that has one.
 VMTESTS ?= ^TestCgroup
 
-.PHONY: husk demo test unit integration vmtest clean
+.PHONY: husk demo test unit fuzz integration vmtest clean
 
 include tests/engines/engines.mk
 include tests/conformance/conformance.mk
@@ -27,13 +31,20 @@ husk:
 demo: husk
 	bash tests/demo.sh ./husk
 
-# Every test: unit tests, the root integration suite on this host, then
-# the cgroup v2 suite in a VM with a pure cgroup v2 hierarchy.
-test: unit integration vmtest
+# Every test: unit tests, the config fuzzer for $(FUZZTIME), the root
+# integration suite on this host, then the cgroup v2 suite in a VM with a
+# pure cgroup v2 hierarchy.
+test: unit fuzz integration vmtest
 
 unit:
 	$(GO) vet -tags "$(TAGS)" ./...
 	$(GO) test -tags "$(TAGS)" $(TESTFLAGS) ./libcontainer/... ./cgroups/... ./seccomp/... ./tests/conformance/
+
+# Config loading and validation fuzzed from real configs (no containers).
+# What it finds lands in libcontainer/testdata/fuzz/, which commit as seeds.
+fuzz:
+	$(GO) test -tags "$(TAGS)" -run '^$$' -fuzz '^FuzzLoadAndValidate$$' -fuzztime $(FUZZTIME) \
+		-fuzzminimizetime $(FUZZMINIMIZETIME) ./libcontainer/
 
 integration: husk
 	HUSK_BINARY=$(CURDIR)/husk $(GO) test -tags "$(TAGS)" -count=1 -timeout 30m $(TESTFLAGS) ./tests/integration/
