@@ -42,9 +42,17 @@ unit:
 
 # Config loading and validation fuzzed from real configs (no containers).
 # What it finds lands in libcontainer/testdata/fuzz/, which commit as seeds.
+# Go 1.26's fuzz coordinator may end a run that found nothing with
+# "context deadline exceeded" when FUZZTIME runs out mid-call
+# (golang/go#75804, fixed in Go 1.27): a failure counts only if it wrote
+# a failing input.
 fuzz:
+	@out=$$(mktemp); \
 	$(GO) test -tags "$(TAGS)" -run '^$$' -fuzz '^FuzzLoadAndValidate$$' -fuzztime $(FUZZTIME) \
-		-fuzzminimizetime $(FUZZMINIMIZETIME) ./libcontainer/
+		-fuzzminimizetime $(FUZZMINIMIZETIME) ./libcontainer/ >$$out 2>&1; rc=$$?; cat $$out; \
+	if [ $$rc -ne 0 ] && ! grep -q 'Failing input written' $$out && grep -q 'context deadline exceeded' $$out; then \
+		echo "fuzz: no failing input; the deadline error is golang/go#75804"; rc=0; fi; \
+	rm -f $$out; exit $$rc
 
 integration: husk
 	HUSK_BINARY=$(CURDIR)/husk $(GO) test -tags "$(TAGS)" -count=1 -timeout 30m $(TESTFLAGS) ./tests/integration/
