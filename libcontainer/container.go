@@ -108,14 +108,7 @@ func Create(root, id string, opts CreateOpts) (c *Container, err error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
-	spec, err := LoadSpec(opts.Bundle)
-	if err != nil {
-		return nil, err
-	}
-	if err := Validate(spec, opts.Bundle); err != nil {
-		return nil, err
-	}
-	filter, err := compileSeccomp(root, spec.Linux.Seccomp, opts.Logf)
+	spec, filter, err := loadConfig(root, opts.Bundle, opts.Logf)
 	if err != nil {
 		return nil, err
 	}

@@ -343,16 +343,13 @@ func setOOMScoreAdj(adj *int) error {
 		return nil
 	}
 	v := strconv.Itoa(*adj)
-	f, err := os.OpenFile("/proc/self/oom_score_adj", os.O_WRONLY|unix.O_CLOEXEC, 0)
+	// husk exec writes it through the container's /proc, which the
+	// container may have replaced or mounted over.
+	f, err := openProcfs("self/oom_score_adj", unix.O_WRONLY)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", v, err)
 	}
 	defer f.Close()
-	// husk exec writes it through the container's /proc, which the
-	// container may have replaced.
-	if err := checkProcfs(f); err != nil {
-		return fmt.Errorf("writing %s: %w", v, err)
-	}
 	if _, err := f.WriteString(v); err != nil {
 		return fmt.Errorf("writing %s: %w", v, err)
 	}

@@ -64,16 +64,13 @@ func setExecLabels(p *specs.Process, debug func(string)) error {
 }
 
 // writeThreadAttr writes an LSM attribute of the calling thread through
-// the container's procfs, checked to be one.
+// the container's procfs, checked to be one with nothing mounted over it.
 func writeThreadAttr(name, value string) error {
-	f, err := os.OpenFile("/proc/thread-self/attr/"+name, os.O_WRONLY|unix.O_CLOEXEC, 0)
+	f, err := openProcfs("thread-self/attr/"+name, unix.O_WRONLY)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := checkProcfs(f); err != nil {
-		return err
-	}
 	_, err = f.WriteString(value)
 	return err
 }

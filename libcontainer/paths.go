@@ -132,25 +132,84 @@ func writeSysctls(sysctl map[string]string) error {
 	if len(sysctl) == 0 {
 		return nil
 	}
-	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
 	for key, value := range sysctl {
-		path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
-		f, err := openInRoot(root, path, unix.O_WRONLY)
+		f, err := openProcfs("sys/"+strings.ReplaceAll(key, ".", "/"), unix.O_WRONLY)
 		if err != nil {
 			return fmt.Errorf("setting sysctl %s: %w", key, err)
 		}
-		err = checkProcfs(f)
-		if err == nil {
-			_, err = f.WriteString(value)
-		}
+		_, err = f.WriteString(value)
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("writing %q to sysctl %s: %w", value, key, err)
 		}
+	}
+	return nil
+}
+
+// procRootIno is the inode number of a procfs's root directory
+// (PROC_ROOT_INO).
+const procRootIno = 1
+
+// openProcfs opens name ("self/oom_score_adj") under the calling process's
+// /proc, which must be a procfs mounted at its root, without crossing any
+// mount on the way (CVE-2025-52881). A checked filesystem type alone is
+// not enough: a bind of another procfs file (core_pattern, another
+// process's attr) over the target is procfs too. So /proc is opened inside
+// "/" and must be the root of a procfs (statfs PROC_SUPER_MAGIC, inode
+// 1), and name is resolved from it with openat2 RESOLVE_BENEATH |
+// RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS: a mount over any component, a
+// symlink out, or a magic link is refused.
+func openProcfs(name string, flags int) (*os.File, error) {
+	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	proc, err := openInRoot(root, "/proc", unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return nil, err
+	}
+	defer proc.Close()
+	if err := checkProcRoot(proc); err != nil {
+		return nil, err
+	}
+	path := "/proc/" + name
+	how := unix.OpenHow{
+		Flags:   uint64(flags | unix.O_CLOEXEC | unix.O_NOFOLLOW),
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	for {
+		fd, err := unix.Openat2(int(proc.Fd()), name, &how)
+		switch {
+		case err == unix.EINTR || err == unix.EAGAIN:
+			continue
+		case err == unix.EXDEV:
+			return nil, fmt.Errorf("%s is not on procfs: a mount covers it", path)
+		case err != nil:
+			return nil, &os.PathError{Op: "openat2", Path: path, Err: err}
+		}
+		f := os.NewFile(uintptr(fd), path)
+		// Belt and braces: what was opened is procfs.
+		if err := checkProcfs(f); err != nil {
+			f.Close()
+			return nil, err
+		}
+		return f, nil
+	}
+}
+
+// checkProcRoot makes sure dir is the root of a procfs, not another
+// filesystem, nor a procfs subdirectory bound at /proc.
+func checkProcRoot(dir *os.File) error {
+	if err := checkProcfs(dir); err != nil {
+		return err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(dir.Fd()), &st); err != nil {
+		return &os.PathError{Op: "fstat", Path: dir.Name(), Err: err}
+	}
+	if st.Ino != procRootIno {
+		return fmt.Errorf("%s is not on procfs: not the root of a procfs (inode %d)", dir.Name(), st.Ino)
 	}
 	return nil
 }
@@ -160,7 +219,7 @@ func writeSysctls(sysctl map[string]string) error {
 func checkProcfs(f *os.File) error {
 	var st unix.Statfs_t
 	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
-		return err
+		return &os.PathError{Op: "fstatfs", Path: f.Name(), Err: err}
 	}
 	if st.Type != unix.PROC_SUPER_MAGIC {
 		return fmt.Errorf("%s is not on procfs", f.Name())

@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/husk-runtime/husk/libcontainer/trace"
+	"github.com/husk-runtime/husk/seccomp"
 )
 
 // LoadSpec reads bundle/config.json. bundle must be absolute. Syntax errors
@@ -28,7 +29,32 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 	if err := dec.Decode(&spec); err != nil {
 		return nil, fmt.Errorf("parsing %s: %w", name, describeJSONError(data, err))
 	}
+	// A second value after the first would be silently ignored: a config
+	// pasted twice, or a truncated edit, is an error.
+	if off := dec.InputOffset(); len(bytes.TrimSpace(data[off:])) > 0 {
+		off += int64(len(data[off:]) - len(bytes.TrimLeft(data[off:], " \t\r\n")))
+		return nil, fmt.Errorf("parsing %s: %w", name, atPosition(data, off, errors.New("unexpected data after the top-level value")))
+	}
 	return &spec, nil
+}
+
+// loadConfig is create's first stage, before anything is made: read
+// config.json, validate it, and compile its seccomp filter. Every
+// rejection is a *SpecError naming the field, or a parse error naming the
+// field or the line and column.
+func loadConfig(root, bundle string, logf func(level, msg string)) (*specs.Spec, *seccomp.Program, error) {
+	spec, err := LoadSpec(bundle)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := Validate(spec, bundle); err != nil {
+		return nil, nil, err
+	}
+	filter, err := compileSeccomp(root, spec.Linux.Seccomp, logf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return spec, filter, nil
 }
 
 // describeJSONError adds a line:column position to encoding/json's errors.
@@ -50,6 +76,11 @@ func describeJSONError(data []byte, err error) error {
 	default:
 		return err
 	}
+	return atPosition(data, offset, err)
+}
+
+// atPosition prefixes err with the line and column of byte offset in data.
+func atPosition(data []byte, offset int64, err error) error {
 	offset = min(max(offset, 0), int64(len(data)))
 	line := 1 + bytes.Count(data[:offset], []byte("\n"))
 	col := offset - int64(bytes.LastIndexByte(data[:offset], '\n'))

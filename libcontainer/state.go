@@ -85,6 +85,9 @@ func lockNew(root, id string) (*stateDir, error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("creating state root: %w", err)
 	}
+	if err := checkStateRoot(root); err != nil {
+		return nil, err
+	}
 	path := filepath.Join(root, id)
 	if err := os.Mkdir(path, 0o700); err != nil {
 		if errors.Is(err, os.ErrExist) {
@@ -102,6 +105,9 @@ func lockNew(root, id string) (*stateDir, error) {
 
 // lockExisting locks the directory of an existing container.
 func lockExisting(root, id string) (*stateDir, error) {
+	if err := checkStateRoot(root); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
 	d, err := lockDir(filepath.Join(root, id))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("container %q: %w", id, ErrNotExist)
@@ -124,7 +130,42 @@ func lockDir(path string) (*stateDir, error) {
 		unix.Close(fd)
 		return nil, &os.PathError{Op: "flock", Path: path, Err: err}
 	}
+	// husk made it 0700, owned by the caller: anything else was put there
+	// by someone else, and its state is not to be believed.
+	if err := checkOwned(fd, path, 0o077); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
 	return &stateDir{path: path, dir: os.NewFile(uintptr(fd), path)}, nil
+}
+
+// checkStateRoot refuses a state root (not a symlink) that the caller
+// does not own, or that others may write to: they could plant or swap
+// container dirs. One that husk made is 0700; an existing one that is
+// merely readable by others (an admin's 0755) is accepted.
+func checkStateRoot(root string) error {
+	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening state root: %w", &os.PathError{Op: "open", Path: root, Err: err})
+	}
+	defer unix.Close(fd)
+	return checkOwned(fd, root, 0o022)
+}
+
+// checkOwned refuses the directory fd (named path) unless the caller owns
+// it and none of the mode bits in deny are set.
+func checkOwned(fd int, path string, deny uint32) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return &os.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	if uid := uint32(os.Geteuid()); st.Uid != uid {
+		return fmt.Errorf("checking %s: owned by uid %d, not by the caller (uid %d)", path, st.Uid, uid)
+	}
+	if mode := st.Mode & 0o7777; mode&deny != 0 {
+		return fmt.Errorf("checking %s: mode %04o gives others access (want 0700)", path, mode)
+	}
+	return nil
 }
 
 // unlock releases the lock; a second call does nothing.

@@ -2,6 +2,8 @@ package libcontainer
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -76,4 +78,68 @@ func TestErrorWordsAreAPI(t *testing.T) {
 	if !errors.Is(wrapped, ErrNotExist) || wrapped.Error() != "linux.namespaces[2].path: container does not exist" {
 		t.Errorf("SpecError: got %q, Is=%v", wrapped, errors.Is(wrapped, ErrNotExist))
 	}
+}
+
+// The state root and container dirs: husk makes them 0700; one that
+// others may write to, or that the caller does not own, is refused,
+// as is a container dir that is not 0700.
+func TestStateDirOwnership(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "root")
+	d, err := lockNew(root, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.unlock()
+	for _, dir := range []string{root, filepath.Join(root, "a")} {
+		if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Errorf("%s: %v %v, want drwx------", dir, fi.Mode(), err)
+		}
+	}
+	if d, err := lockExisting(root, "a"); err != nil {
+		t.Errorf("lockExisting: %v", err)
+	} else {
+		d.unlock()
+	}
+	// A root others may write to: neither new containers nor old ones.
+	os.Chmod(root, 0o777)
+	if err := refused(lockNew(root, "b")); err == nil || !contains(err.Error(), "mode 0777 gives others access") {
+		t.Errorf("lockNew under a 0777 root: %v", err)
+	}
+	if err := refused(lockExisting(root, "a")); err == nil || !contains(err.Error(), "mode 0777") {
+		t.Errorf("lockExisting under a 0777 root: %v", err)
+	}
+	// Readable by others is an admin's choice.
+	os.Chmod(root, 0o755)
+	if d, err := lockNew(root, "b"); err != nil {
+		t.Errorf("lockNew under a 0755 root: %v", err)
+	} else {
+		d.unlock()
+	}
+	// A container dir opened up.
+	os.Chmod(filepath.Join(root, "a"), 0o755)
+	if err := refused(lockExisting(root, "a")); err == nil || !contains(err.Error(), "mode 0755 gives others access (want 0700)") {
+		t.Errorf("lockExisting of a 0755 container dir: %v", err)
+	}
+	os.Chmod(filepath.Join(root, "a"), 0o700)
+	// Someone else's: only root can make one here.
+	if os.Geteuid() != 0 {
+		t.Skip("chown needs root")
+	}
+	os.Chown(filepath.Join(root, "a"), 12345, 12345)
+	if err := refused(lockExisting(root, "a")); err == nil || !contains(err.Error(), "owned by uid 12345, not by the caller (uid 0)") {
+		t.Errorf("lockExisting of a dir owned by another user: %v", err)
+	}
+	os.Chown(root, 12345, 12345)
+	if err := refused(lockNew(root, "c")); err == nil || !contains(err.Error(), "owned by uid 12345") {
+		t.Errorf("lockNew under a root owned by another user: %v", err)
+	}
+}
+
+// refused returns a lock call's error, unlocking what it wrongly got so
+// that the next call does not wait for it.
+func refused(d *stateDir, err error) error {
+	if d != nil {
+		d.unlock()
+	}
+	return err
 }

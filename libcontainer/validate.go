@@ -209,6 +209,31 @@ func (v *validator) namespaces() {
 	}
 }
 
+// openNamespace opens a namespace file for NS_GET_NSTYPE. It is looked at
+// through O_PATH first, and opened for reading only if it is on nsfs: a
+// FIFO would block the open forever, and opening a device can have
+// effects of its own (a watchdog, a tape that rewinds).
+func openNamespace(name string) (*os.File, error) {
+	fd, err := unix.Open(name, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: name, Err: err}
+	}
+	defer unix.Close(fd)
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(fd, &st); err != nil {
+		return nil, &os.PathError{Op: "fstatfs", Path: name, Err: err}
+	}
+	if st.Type != unix.NSFS_MAGIC {
+		return nil, fmt.Errorf("%s: not a namespace file", name)
+	}
+	// The same inode, now readable.
+	rfd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: name, Err: err}
+	}
+	return os.NewFile(uintptr(rfd), name), nil
+}
+
 // namespaceSupported reports whether this kernel has the namespace type.
 func namespaceSupported(k nsKind) bool {
 	_, err := os.Stat("/proc/self/ns/" + k.procName)
@@ -217,9 +242,9 @@ func namespaceSupported(k nsKind) bool {
 
 // namespacePath checks that a namespace path exists and is of the right type.
 func (v *validator) namespacePath(path string, ns specs.LinuxNamespace) {
-	f, err := os.Open(ns.Path)
+	f, err := openNamespace(ns.Path)
 	if err != nil {
-		v.errorf(path, "%s: %s", ns.Path, reason(err))
+		v.errorf(path, "%s", errorText(err))
 		return
 	}
 	defer f.Close()

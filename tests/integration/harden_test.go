@@ -657,16 +657,29 @@ func TestHardenSysctlNotProcfs(t *testing.T) {
 			b.Spec.Mounts = append(b.Spec.Mounts, fsBind(dir, "/proc/sys/net", "rbind"))
 			return f
 		}},
+		// A procfs file of the host (here a process's oom_score_adj; in
+		// the CVE, core_pattern) bound over the target is procfs too: the
+		// filesystem type alone does not tell; the mount does.
+		{"procfs file over the sysctl", func(t *testing.T, b *bundle) string {
+			victim, _ := hdVictim(t)
+			f := fmt.Sprintf("/proc/%d/oom_score_adj", victim)
+			b.Spec.Mounts = append(b.Spec.Mounts, fsBind(f, "/proc/sys/net/ipv4/ip_forward", "bind"))
+			return f
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			b := newBundle(t)
 			file := tc.setup(t, b)
-			b.Spec.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
+			before, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Spec.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "500"}
 			fsRunFails(e, b, "sysctl net.ipv4.ip_forward", "not on procfs")
-			if data, _ := os.ReadFile(file); string(data) != "fake\n" {
-				t.Errorf("the sysctl was written to %s: %q", file, data)
+			if data, _ := os.ReadFile(file); string(data) != string(before) {
+				t.Errorf("the sysctl was written to %s: %q, was %q", file, data, before)
 			}
 		})
 	}

@@ -848,7 +848,19 @@ func TestLifecycleStateDirModes(t *testing.T) {
 		if fi.Mode().Perm() != 0o700 || !fi.IsDir() {
 			t.Errorf("%s: mode %v, want drwx------", dir, fi.Mode())
 		}
+		if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != os.Geteuid() {
+			t.Errorf("%s: owned by uid %d, want the caller's %d", dir, st.Uid, os.Geteuid())
+		}
 	}
+	// A state root others may write to is refused (TestStateDirOwnership
+	// has the rest: owners, container dirs).
+	open := filepath.Join(t.TempDir(), "open")
+	os.Mkdir(open, 0o777)
+	os.Chmod(open, 0o777)
+	oe := &env{t: t, root: open}
+	lcCleanup(oe, id+"-open")
+	r := lcHusk(oe, "", "create", "--bundle", b.Dir, id+"-open")
+	lcFails(t, "create under a 0777 state root", r, open, "mode 0777 gives others access")
 	fi, err := os.Stat(filepath.Join(e.root, id, "state.json"))
 	if err != nil {
 		t.Fatal(err)
