@@ -152,6 +152,7 @@ func (b *bench) run(table io.Writer) error {
 		fmt.Fprintf(os.Stderr, "bench: %d containers concurrently, then steps with 0 and %d existing, %d rounds\n", *conc, max(*existing, *conc), *rounds)
 		b.concurrent()
 	}
+	traces := b.traceRuns()
 	if *rawOut != "" {
 		raw, _ := json.MarshalIndent(map[string]any{"samples": b.samples, "unsupported": b.unsupported, "failures": b.failures}, "", " ")
 		if err := os.WriteFile(*rawOut, raw, 0o644); err != nil {
@@ -161,6 +162,7 @@ func (b *bench) run(table io.Writer) error {
 	host.duration = time.Since(started)
 	host.load = load0 + " → " + loadavg()
 	b.report(table, host)
+	writeTraces(table, traces)
 	return nil
 }
 
