@@ -57,24 +57,7 @@ func hdSum(t *testing.T, path string) string {
 
 // hdRunning lists the live processes whose executable is the file path
 // (compared by device and inode: /proc/PID/exe follows to the file).
-func hdRunning(path string) []int {
-	want, err := os.Stat(path)
-	if err != nil {
-		return nil
-	}
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, ent := range entries {
-		pid, err := strconv.Atoi(ent.Name())
-		if err != nil {
-			continue
-		}
-		if fi, err := os.Stat("/proc/" + ent.Name() + "/exe"); err == nil && os.SameFile(fi, want) && pidAlive(pid) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
+func hdRunning(path string) []int { return processesWhose("exe", path) }
 
 // hdStatus returns the fields of /proc/PID/status.
 func hdStatus(pid int) map[string]string {

@@ -47,8 +47,17 @@ func (e *env) husk(args ...string) result {
 func (e *env) huskIn(stdin *os.File, args ...string) result {
 	e.t.Helper()
 	cmd := exec.Command(huskBin, append([]string{"--root", e.root}, args...)...)
-	// Files, not pipes: a container started by create or run -d keeps
-	// husk's stdio, and a pipe would hold Run until it exits.
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
+	return e.runCmd(cmd, args)
+}
+
+// runCmd runs a husk command line and collects its result. Its stdout
+// and stderr are files, not pipes: a container started by create or run
+// -d keeps husk's stdio, and a pipe would hold Run until it exits.
+func (e *env) runCmd(cmd *exec.Cmd, args []string) result {
+	e.t.Helper()
 	dir := e.t.TempDir()
 	out, err := os.Create(filepath.Join(dir, "stdout"))
 	if err != nil {
@@ -61,9 +70,6 @@ func (e *env) huskIn(stdin *os.File, args ...string) result {
 	}
 	defer errf.Close()
 	cmd.Stdout, cmd.Stderr = out, errf
-	if stdin != nil {
-		cmd.Stdin = stdin
-	}
 	err = cmd.Run()
 	stdout, _ := os.ReadFile(out.Name())
 	stderr, _ := os.ReadFile(errf.Name())
@@ -278,8 +284,12 @@ func mountsUnder(t *testing.T, dir string) []string {
 // processesRootedIn lists live processes whose root directory is dir,
 // compared by device and inode: /proc/PID/root of a process that pivoted
 // into dir in its own mount namespace reads "/" from here.
-func processesRootedIn(dir string) []int {
-	want, err := os.Stat(dir)
+func processesRootedIn(dir string) []int { return processesWhose("root", dir) }
+
+// processesWhose lists the live processes whose /proc/PID/<link> (root,
+// exe, cwd) is the file path, compared by device and inode.
+func processesWhose(link, path string) []int {
+	want, err := os.Stat(path)
 	if err != nil {
 		return nil
 	}
@@ -290,7 +300,7 @@ func processesRootedIn(dir string) []int {
 		if err != nil {
 			continue
 		}
-		if fi, err := os.Stat("/proc/" + ent.Name() + "/root"); err == nil && os.SameFile(fi, want) && pidAlive(pid) {
+		if fi, err := os.Stat("/proc/" + ent.Name() + "/" + link); err == nil && os.SameFile(fi, want) && pidAlive(pid) {
 			pids = append(pids, pid)
 		}
 	}

@@ -145,31 +145,7 @@ func pxProcessFile(t *testing.T, json string) string {
 func pxNetHusk(e *env, pid int, args ...string) result {
 	e.t.Helper()
 	full := append([]string{"--net=/proc/" + strconv.Itoa(pid) + "/ns/net", "--", huskBin, "--root", e.root}, args...)
-	cmd := exec.Command("nsenter", full...)
-	dir := e.t.TempDir()
-	out, err := os.Create(filepath.Join(dir, "stdout"))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer out.Close()
-	errf, err := os.Create(filepath.Join(dir, "stderr"))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer errf.Close()
-	cmd.Stdout, cmd.Stderr = out, errf
-	err = cmd.Run()
-	stdout, _ := os.ReadFile(out.Name())
-	stderr, _ := os.ReadFile(errf.Name())
-	r := result{Stdout: string(stdout), Stderr: string(stderr)}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.Code = ee.ExitCode()
-	case err != nil:
-		e.t.Fatalf("running husk %v: %v", args, err)
-	}
-	return r
+	return e.runCmd(exec.Command("nsenter", full...), args)
 }
 
 // pxIP runs ip(8) in the network namespace of pid and returns its output.

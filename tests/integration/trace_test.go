@@ -6,7 +6,6 @@ package integration
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,30 +163,7 @@ func trHusk(e *env, dir string, envv []string, args ...string) result {
 	cmd := exec.Command(huskBin, append([]string{"--root", e.root}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(trEnviron(), envv...)
-	out := filepath.Join(e.t.TempDir(), "out")
-	f, err := os.Create(out)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer f.Close()
-	errf, err := os.Create(out + ".err")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer errf.Close()
-	cmd.Stdout, cmd.Stderr = f, errf
-	err = cmd.Run()
-	stdout, _ := os.ReadFile(out)
-	stderr, _ := os.ReadFile(out + ".err")
-	r := result{Stdout: string(stdout), Stderr: string(stderr)}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.Code = ee.ExitCode()
-	case err != nil:
-		e.t.Fatalf("running husk %v: %v", args, err)
-	}
-	return r
+	return e.runCmd(cmd, args)
 }
 
 // trEnviron is the test's environment without HUSK_TRACE, which a
