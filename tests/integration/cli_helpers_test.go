@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -302,4 +303,29 @@ func (fg *lcFg) wait(t *testing.T) result {
 		t.Fatalf("husk %v did not exit", fg.cmd.Args[1:])
 	}
 	return result{Stdout: lcReadFile(t, fg.out.Name()), Stderr: lcReadFile(t, fg.errOut.Name()), Code: fg.code}
+}
+
+// lcCreateAtOnce runs n creates of one id from b, released together.
+func lcCreateAtOnce(t *testing.T, e *env, b *bundle, id string, n int) []result {
+	t.Helper()
+	results := make([]result, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			results[i], errs[i] = lcRun(e.root, "", "create", "--bundle", b.Dir, id)
+		}()
+	}
+	close(gate)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return results
 }

@@ -964,25 +964,9 @@ func TestHardenConcurrentCreateOneID(t *testing.T) {
 	for round := 0; round < 2; round++ {
 		id := newID(t)
 		lcCleanup(e, id)
-		results := make([]result, 20)
-		errs := make([]error, 20)
-		var wg sync.WaitGroup
-		gate := make(chan struct{})
-		for i := range results {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-gate
-				results[i], errs[i] = lcRun(e.root, "", "create", "--bundle", b.Dir, id)
-			}()
-		}
-		close(gate)
-		wg.Wait()
+		results := lcCreateAtOnce(t, e, b, id, 20)
 		ok := 0
-		for i, r := range results {
-			if errs[i] != nil {
-				t.Fatal(errs[i])
-			}
+		for _, r := range results {
 			if r.Code == 0 {
 				ok++
 				continue

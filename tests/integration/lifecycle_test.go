@@ -710,25 +710,7 @@ func TestLifecycleConcurrentCreate(t *testing.T) {
 	for round := 0; round < 3; round++ {
 		id := newID(t)
 		lcCleanup(e, id)
-		var wg sync.WaitGroup
-		results := make([]result, 2)
-		errs := make([]error, 2)
-		startGate := make(chan struct{})
-		for i := range results {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-startGate
-				results[i], errs[i] = lcRun(e.root, "", "create", "--bundle", b.Dir, id)
-			}()
-		}
-		close(startGate)
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		results := lcCreateAtOnce(t, e, b, id, 2)
 		ok, failed := 0, -1
 		for i, r := range results {
 			if r.Code == 0 {
