@@ -21,16 +21,7 @@ func (m *Manager) CheckControllers(res *specs.LinuxResources) []error {
 		return nil
 	}
 	s := &setter{dir: m.Path, avail: avail, dry: true}
-	steps := []func() error{
-		func() error { return setPids(s, res.Pids) },
-		func() error { return setMemory(s, res.Memory, false) },
-		func() error { return setCPU(s, res.CPU) },
-		func() error { return setCpuset(s, res.CPU) },
-		func() error { return setIO(s, res.BlockIO) },
-		func() error { return setHugetlb(s, res.HugepageLimits) },
-		func() error { return setRdma(s, res.Rdma) },
-		func() error { return setUnified(s, res.Unified) },
-	}
+	steps := append(limitSteps(s, res, false), func() error { return setUnified(s, res.Unified) })
 	var errs []error
 	for _, step := range steps {
 		if err := step(); err != nil {

@@ -29,33 +29,10 @@ func (m *Manager) Set(res *specs.LinuxResources, allowDevices []specs.LinuxDevic
 	if res == nil {
 		res = &specs.LinuxResources{}
 	}
-	// pids first: a tight pids.max must hold before anything forks.
-	if err := setPids(s, res.Pids); err != nil {
-		return err
-	}
-	// memory.swap.max before memory.max, as the swap value is derived.
-	if err := setMemory(s, res.Memory, false); err != nil {
-		return err
-	}
-	// cpu.weight, cpu.max, cpu.max.burst, cpu.idle.
-	if err := setCPU(s, res.CPU); err != nil {
-		return err
-	}
-	// cpuset.cpus and cpuset.mems.
-	if err := setCpuset(s, res.CPU); err != nil {
-		return err
-	}
-	// io.weight / io.bfq.weight and io.max.
-	if err := setIO(s, res.BlockIO); err != nil {
-		return err
-	}
-	// hugetlb.<size>.max.
-	if err := setHugetlb(s, res.HugepageLimits); err != nil {
-		return err
-	}
-	// rdma.max.
-	if err := setRdma(s, res.Rdma); err != nil {
-		return err
+	for _, step := range limitSteps(s, res, false) {
+		if err := step(); err != nil {
+			return err
+		}
 	}
 	// net_cls/net_prio exist only in cgroup v1.
 	if res.Network != nil {
@@ -79,22 +56,12 @@ func (m *Manager) Update(res *specs.LinuxResources) error {
 	if err != nil {
 		return err
 	}
-	steps := []func() error{
-		func() error { return setPids(s, res.Pids) },
-		func() error { return setMemory(s, res.Memory, true) },
-		func() error { return setCPU(s, res.CPU) },
-		func() error { return setCpuset(s, res.CPU) },
-		func() error { return setIO(s, res.BlockIO) },
-		func() error { return setHugetlb(s, res.HugepageLimits) },
-		func() error { return setRdma(s, res.Rdma) },
-		func() error { return setUnified(s, res.Unified) },
-	}
-	for _, step := range steps {
+	for _, step := range limitSteps(s, res, true) {
 		if err := step(); err != nil {
 			return err
 		}
 	}
-	return nil
+	return setUnified(s, res.Unified)
 }
 
 // HasLimits reports whether res asks for any limit (device rules aside).
@@ -174,4 +141,26 @@ func maxOr(v int64) string {
 		return "max"
 	}
 	return fmt.Sprint(v)
+}
+
+// limitSteps are the writes of res's limits, in the order they must go
+// in (unified, which may override them, comes after). Set, Update and
+// CheckControllers share them, so a dry run meets what a real one would.
+func limitSteps(s *setter, res *specs.LinuxResources, update bool) []func() error {
+	return []func() error{
+		// pids first: a tight pids.max must hold before anything forks.
+		func() error { return setPids(s, res.Pids) },
+		// memory.swap.max before memory.max, as the swap value is derived.
+		func() error { return setMemory(s, res.Memory, update) },
+		// cpu.weight, cpu.max, cpu.max.burst, cpu.idle.
+		func() error { return setCPU(s, res.CPU) },
+		// cpuset.cpus and cpuset.mems.
+		func() error { return setCpuset(s, res.CPU) },
+		// io.weight / io.bfq.weight and io.max.
+		func() error { return setIO(s, res.BlockIO) },
+		// hugetlb.<size>.max.
+		func() error { return setHugetlb(s, res.HugepageLimits) },
+		// rdma.max.
+		func() error { return setRdma(s, res.Rdma) },
+	}
 }
