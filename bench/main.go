@@ -340,18 +340,7 @@ func (b *bench) lifecycle() error {
 		}
 	}()
 	for i := 0; i < *iters && !stopping.Load(); i++ {
-		type step struct {
-			c *benchConfig
-			r *rtime
-		}
-		var steps []step
-		for _, c := range b.cfgs {
-			for _, r := range b.rts {
-				if b.supported(c, r) {
-					steps = append(steps, step{c, r})
-				}
-			}
-		}
+		steps := b.steps()
 		steps = append(steps, step{}, step{}) // the floors
 		rand.Shuffle(len(steps), func(i, j int) { steps[i], steps[j] = steps[j], steps[i] })
 		floor := 0
@@ -470,18 +459,7 @@ func (b *bench) createRSS(c *benchConfig, r *rtime) {
 // number of containers shows there.
 func (b *bench) concurrent() {
 	for round := 0; round < *rounds && !stopping.Load(); round++ {
-		type step struct {
-			c *benchConfig
-			r *rtime
-		}
-		var steps []step
-		for _, c := range b.cfgs {
-			for _, r := range b.rts {
-				if b.supported(c, r) {
-					steps = append(steps, step{c, r})
-				}
-			}
-		}
+		steps := b.steps()
 		rand.Shuffle(len(steps), func(i, j int) { steps[i], steps[j] = steps[j], steps[i] })
 		for _, s := range steps {
 			if stopping.Load() {
@@ -729,4 +707,23 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// step is one runtime under one config.
+type step struct {
+	c *benchConfig
+	r *rtime
+}
+
+// steps lists every runtime and config pair the probe found to work.
+func (b *bench) steps() []step {
+	var steps []step
+	for _, c := range b.cfgs {
+		for _, r := range b.rts {
+			if b.supported(c, r) {
+				steps = append(steps, step{c, r})
+			}
+		}
+	}
+	return steps
 }
