@@ -25,11 +25,13 @@
 // passed assertion when it exits 0 and prints no diagnostic, else as one
 // failed.
 //
-// The suite's cgroup programs use fixed cgroup paths (/cgrouptest), so
-// they never run at the same time as each other; the rest run -jobs at a
-// time. crun 1.8 refuses a hybrid cgroup host: there its programs run in
-// a private mount namespace without /sys/fs/cgroup/unified, which crun
-// and the suite then see as a cgroup v1 host.
+// The suite's cgroup programs (and delete_only_create_resources, which
+// makes and removes /sys/fs/cgroup/pids/cgrouptest) use fixed cgroup
+// paths, so they never run at the same time as each other, not even one
+// program for two runtimes; the rest run -jobs at a time. crun 1.8
+// refuses a hybrid cgroup host: there its programs run in a private
+// mount namespace without /sys/fs/cgroup/unified, which crun and the
+// suite then see as a cgroup v1 host.
 package main
 
 import (
@@ -108,7 +110,7 @@ var (
 	ociVers = flag.String("ociversion", "crun=1.1.0", "NAME=VERSION,...: give runtime NAME configs that say this ociVersion (crun 1.8 refuses \"1.3.0\", which runtime-tools writes)")
 	// interrupted ends when the harness is told to stop.
 	interrupted = context.Background()
-	cgroupRE    = regexp.MustCompile(`^(linux_cgroups_|delete_resources$)`)
+	cgroupRE    = regexp.MustCompile(`^(linux_cgroups_|delete_resources$|delete_only_create_resources$)`)
 )
 
 func main() {
